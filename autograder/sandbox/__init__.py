@@ -1,0 +1,1 @@
+"""Running untrusted student code in a child process that sends back plain data only."""

@@ -1,0 +1,105 @@
+"""The child process that runs student code: plain data only, failures contained."""
+
+import numpy as np
+import pytest
+
+from autograder.sandbox import codec
+from autograder.sandbox.runner import ChildDied, StudentCodeError, StudentProcess
+
+
+@pytest.fixture
+def child():
+    with StudentProcess() as process:
+        yield process
+
+
+def test_calls_a_student_function_and_returns_an_array(child):
+    child.exec_cell("t.1", "import numpy as np\ndef double(x):\n    return np.asarray(x) * 2\n")
+    result = child.call("double", np.arange(3.0))
+    assert type(result) is np.ndarray
+    np.testing.assert_array_equal(result, [0.0, 2.0, 4.0])
+
+
+def test_driver_snippet_sees_inputs_and_student_names(child):
+    child.exec_cell("t.1", "def square(x):\n    return x * x\n")
+    assert child.run("result = [square(v) for v in values]", values=[1, 2, 3]) == [1, 4, 9]
+
+
+def test_printing_goes_to_the_answer_not_the_channel(child):
+    answer = child.exec_cell("t.1", "print('x' * 100_000)\nimport sys\nprint('warn', file=sys.stderr)")
+    assert answer.output.startswith("x" * 1000)
+    assert "more characters of output not kept" in answer.output
+    assert child.run("result = 1 + 1") == 2
+
+
+def test_student_exception_names_cell_and_line(child):
+    with pytest.raises(StudentCodeError) as info:
+        child.exec_cell("02.3", "x = 1\nraise ValueError('bad shape')\n")
+    assert info.value.error == "ValueError: bad shape"
+    assert info.value.where == "cell 02.3, line 2"
+
+
+def test_sys_exit_is_an_error_not_a_death(child):
+    with pytest.raises(StudentCodeError, match="SystemExit"):
+        child.exec_cell("t.1", "import sys\nsys.exit(0)")
+    assert child.alive
+
+
+def test_reference_solutions_cannot_be_imported(child):
+    for package in ("course_utils", "course_utils.optim", "autograder"):
+        with pytest.raises(StudentCodeError, match="not available while your notebook is graded"):
+            child.exec_cell("t.1", f"import {package}")
+
+
+def test_objects_that_claim_equality_cannot_cross(child):
+    child.exec_cell("t.1", "class Liar:\n    def __eq__(self, other):\n        return True\n")
+    with pytest.raises(StudentCodeError, match="cannot send a value of type Liar"):
+        child.run("result = Liar()")
+
+
+def test_object_arrays_cannot_cross(child):
+    child.exec_cell("t.1", "import numpy as np")
+    with pytest.raises(StudentCodeError, match="arrays must be numeric"):
+        child.run("result = np.array([object()])")
+
+
+def test_float_subclass_crosses_as_its_value(child):
+    child.exec_cell(
+        "t.1", "class F(float):\n    def __eq__(self, other):\n        return True\nv = F(2.5)"
+    )
+    value = child.run("result = v")
+    assert type(value) is float and value == 2.5
+
+
+def test_infinite_loop_times_out_and_stops_the_child(child):
+    with pytest.raises(TimeoutError):
+        child.exec_cell("t.1", "while True:\n    pass\n", timeout=1)
+    assert not child.alive
+
+
+def test_os_exit_is_reported_as_a_crash(child):
+    with pytest.raises(ChildDied) as info:
+        child.exec_cell("t.1", "import os\nos._exit(0)")
+    assert info.value.status == "crashed"
+
+
+def test_codec_round_trip_of_tagged_values():
+    value = {"a": (1, 2.5), "b": [float("nan"), float("-inf")], "c": np.eye(2, dtype=np.float32)}
+    fd_r, fd_w = __import__("os").pipe()
+    codec.write_message(fd_w, value)
+    back = codec.read_message(fd_r)
+    assert back["a"] == (1, 2.5)
+    assert np.isnan(back["b"][0]) and back["b"][1] == float("-inf")
+    assert back["c"].dtype == np.float32
+    np.testing.assert_array_equal(back["c"], np.eye(2))
+
+
+def test_decoder_refuses_pickled_arrays():
+    import base64
+    import io
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
+    tagged = '{"__ndarray__": "%s"}' % base64.b64encode(buffer.getvalue()).decode()
+    with pytest.raises(ValueError):
+        codec.from_plain_json(tagged)
