@@ -1,5 +1,10 @@
 """The child process that runs student code: plain data only, failures contained."""
 
+import base64
+import io
+import json
+import os
+
 import numpy as np
 import pytest
 
@@ -26,7 +31,8 @@ def test_driver_snippet_sees_inputs_and_student_names(child):
 
 
 def test_printing_goes_to_the_answer_not_the_channel(child):
-    answer = child.exec_cell("t.1", "print('x' * 100_000)\nimport sys\nprint('warn', file=sys.stderr)")
+    source = "print('x' * 100_000)\nimport sys\nprint('warn', file=sys.stderr)"
+    answer = child.exec_cell("t.1", source)
     assert answer.output.startswith("x" * 1000)
     assert "more characters of output not kept" in answer.output
     assert child.run("result = 1 + 1") == 2
@@ -85,7 +91,7 @@ def test_os_exit_is_reported_as_a_crash(child):
 
 def test_codec_round_trip_of_tagged_values():
     value = {"a": (1, 2.5), "b": [float("nan"), float("-inf")], "c": np.eye(2, dtype=np.float32)}
-    fd_r, fd_w = __import__("os").pipe()
+    fd_r, fd_w = os.pipe()
     codec.write_message(fd_w, value)
     back = codec.read_message(fd_r)
     assert back["a"] == (1, 2.5)
@@ -95,11 +101,8 @@ def test_codec_round_trip_of_tagged_values():
 
 
 def test_decoder_refuses_pickled_arrays():
-    import base64
-    import io
-
     buffer = io.BytesIO()
     np.save(buffer, np.array([object()], dtype=object), allow_pickle=True)
-    tagged = '{"__ndarray__": "%s"}' % base64.b64encode(buffer.getvalue()).decode()
+    tagged = json.dumps({"__ndarray__": base64.b64encode(buffer.getvalue()).decode()})
     with pytest.raises(ValueError):
         codec.from_plain_json(tagged)
