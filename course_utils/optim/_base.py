@@ -1,0 +1,142 @@
+"""Skeleton shared by the optimizer classes: closure, gradient collection, path choice.
+
+A subclass defines two methods:
+
+- ``_check_hyperparameters(hyperparameters)`` raises ``ValueError`` for a bad value; it
+  runs on the constructor defaults and on every param group added.
+- ``_update(group, params, grads, states, foreach)`` updates ``params`` (the tensors of
+  ``group`` that have a gradient) and their ``states`` in place. With ``foreach=True``
+  all tensors share one device and dtype, so that ``torch._foreach_*`` ops apply.
+"""
+
+import torch
+
+from course_utils.optim import _validation
+
+FOREACH_DEVICE_TYPES = ("cuda",)
+
+
+def default_foreach(params):
+    """The path used when ``foreach=None``: multi-tensor iff every tensor is on a GPU.
+
+    On the CPU the per-tensor path is as fast as the multi-tensor one (see
+    ``benchmarks/bench_optim.py``): torch's CPU ``_foreach_*`` ops loop over the tensors
+    in C++, one operation at a time, so they save Python overhead but walk the whole
+    parameter set once per operation. On CUDA they fuse many tensors per kernel launch.
+    """
+    return all(p.device.type in FOREACH_DEVICE_TYPES for p in params)
+
+
+def device_dtype_buckets(params):
+    """Indices of ``params`` grouped by (device, dtype), in first-seen order."""
+    buckets = {}
+    for i, p in enumerate(params):
+        buckets.setdefault((p.device, p.dtype), []).append(i)
+    return list(buckets.values())
+
+
+def effective_grad(param, grad, *, weight_decay, maximize):
+    """g = (−∇ if maximize else ∇) + λθ for one tensor; ``grad`` itself is never modified."""
+    if maximize:
+        g = torch.neg(grad)
+        return g.add_(param, alpha=weight_decay) if weight_decay != 0 else g
+    return grad.add(param, alpha=weight_decay) if weight_decay != 0 else grad
+
+
+def foreach_effective_grads(params, grads, *, weight_decay, maximize):
+    """``effective_grad`` for a list of tensors, allocating at most one new list."""
+    if maximize:
+        g = torch._foreach_neg(grads)
+        if weight_decay != 0:
+            torch._foreach_add_(g, params, alpha=weight_decay)
+        return g
+    if weight_decay != 0:
+        return torch._foreach_add(grads, params, alpha=weight_decay)
+    return grads
+
+
+def increment_steps(states):
+    """Add one to each ``state["step"]`` (a Python int) and return the new counts."""
+    steps = []
+    for state in states:
+        state["step"] += 1
+        steps.append(state["step"])
+    return steps
+
+
+class CourseOptimizer(torch.optim.Optimizer):
+    """A ``torch.optim.Optimizer`` whose update rule is written in this package.
+
+    ``step(closure=None)`` evaluates the closure (with gradients enabled) if one is given,
+    then, without recording gradients, updates every parameter that has a ``.grad`` and
+    returns the closure's loss. Sparse and complex gradients are refused with a
+    ``RuntimeError``. The ``"step"`` counters in ``state`` are Python ints; a state dict
+    saved by torch.optim (tensor counters) loads unchanged, and torch.optim loads ours.
+    """
+
+    def __init__(self, params, defaults):
+        self._check_hyperparameters(defaults)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, hyperparameters):
+        raise NotImplementedError
+
+    def _update(self, group, params, grads, states, foreach):
+        raise NotImplementedError
+
+    def add_param_group(self, param_group):
+        if isinstance(param_group, dict):
+            options = {k: v for k, v in param_group.items() if k != "params"}
+            self._check_hyperparameters({**self.defaults, **options})
+        super().add_param_group(param_group)
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        for param_state in self.state.values():
+            step = param_state.get("step")
+            if isinstance(step, torch.Tensor):
+                param_state["step"] = int(step.item())
+
+    def step(self, closure=None):
+        """Perform one optimization step and return ``closure()``'s loss (or ``None``)."""
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        with torch.no_grad():
+            for group in self.param_groups:
+                params = [p for p in group["params"] if p.grad is not None]
+                if params:
+                    self._check_supported(params)
+                    self._step_group(group, params)
+        return loss
+
+    def _check_supported(self, params):
+        for p in params:
+            if p.grad.is_sparse:
+                raise RuntimeError(f"{type(self).__name__} does not support sparse gradients")
+            if p.is_complex():
+                raise RuntimeError(f"{type(self).__name__} does not support complex parameters")
+
+    def _step_group(self, group, params):
+        grads = [p.grad for p in params]
+        states = [self.state[p] for p in params]
+        foreach = group["foreach"]
+        if foreach is None:
+            foreach = default_foreach(params)
+        if not foreach:
+            self._update(group, params, grads, states, foreach=False)
+            return
+        for bucket in device_dtype_buckets(params):
+            self._update(
+                group,
+                [params[i] for i in bucket],
+                [grads[i] for i in bucket],
+                [states[i] for i in bucket],
+                foreach=True,
+            )
+
+
+def group_float(group, name):
+    """A group's hyperparameter as a Python float (accepts a 1-element tensor ``lr``)."""
+    return _validation.as_float(name, group[name])

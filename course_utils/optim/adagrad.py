@@ -1,0 +1,119 @@
+"""Adagrad, a drop-in for ``torch.optim.Adagrad``."""
+
+import torch
+
+from course_utils.optim import _validation
+from course_utils.optim._base import (
+    CourseOptimizer,
+    effective_grad,
+    foreach_effective_grads,
+    group_float,
+    increment_steps,
+)
+
+
+class Adagrad(CourseOptimizer):
+    r"""Adagrad: per-coordinate steps scaled by the root of the summed squared gradients.
+
+    For each parameter, at step :math:`t = 1, 2, \dots`:
+
+    .. math::
+        g &\leftarrow \pm\nabla + \lambda\theta, \qquad
+        \tilde\gamma = \gamma / (1 + (t-1)\,\eta) \\
+        S &\leftarrow S + g^2 \\
+        \theta &\leftarrow \theta - \tilde\gamma\, g / (\sqrt{S} + \epsilon)
+
+    Convention: :math:`\epsilon` is added after the square root (the lecture slides write
+    :math:`\delta + \sqrt{r}`, the same thing); :math:`S_0` is ``initial_accumulator_value``.
+
+    Args:
+        params: iterable of tensors or of dicts defining param groups.
+        lr: learning rate :math:`\gamma` (default 1e-2).
+        lr_decay: :math:`\eta \ge 0` (default 0).
+        weight_decay: L2 penalty :math:`\lambda` added to the gradient (default 0).
+        initial_accumulator_value: :math:`S_0 \ge 0` (default 0).
+        eps: :math:`\epsilon` (default 1e-10).
+        foreach: ``True`` multi-tensor path, ``False`` per-tensor loop, ``None`` by device.
+        maximize: ascend the objective.
+        differentiable, fused: only ``False`` / ``None`` are supported.
+
+    State per parameter: ``"step"`` (int) and ``"sum"`` (:math:`S`), created at the first
+    step of that parameter from its group's ``initial_accumulator_value`` (torch.optim
+    creates them in the constructor from the constructor's value, so it ignores a
+    per-group ``initial_accumulator_value``).
+    """
+
+    def __init__(
+        self,
+        params,
+        lr=1e-2,
+        lr_decay=0,
+        weight_decay=0,
+        initial_accumulator_value=0,
+        eps=1e-10,
+        foreach=None,
+        *,
+        maximize=False,
+        differentiable=False,
+        fused=None,
+    ):
+        defaults = {
+            "lr": lr,
+            "lr_decay": lr_decay,
+            "eps": eps,
+            "weight_decay": weight_decay,
+            "initial_accumulator_value": initial_accumulator_value,
+            "foreach": foreach,
+            "maximize": maximize,
+            "differentiable": differentiable,
+            "fused": fused,
+        }
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, hyperparameters):
+        _validation.check_flags(hyperparameters)
+        _validation.check_adagrad(
+            lr=hyperparameters["lr"],
+            lr_decay=hyperparameters["lr_decay"],
+            weight_decay=hyperparameters["weight_decay"],
+            initial_accumulator_value=hyperparameters["initial_accumulator_value"],
+            eps=hyperparameters["eps"],
+        )
+
+    def _update(self, group, params, grads, states, foreach):
+        initial = group_float(group, "initial_accumulator_value")
+        for param, state in zip(params, states, strict=True):
+            if not state:
+                state["step"] = 0
+                state["sum"] = torch.full_like(param, initial)
+        options = {
+            "lr": group_float(group, "lr"),
+            "lr_decay": group_float(group, "lr_decay"),
+            "weight_decay": group_float(group, "weight_decay"),
+            "eps": group_float(group, "eps"),
+            "maximize": bool(group["maximize"]),
+        }
+        if foreach:
+            _adagrad_foreach(params, grads, states, **options)
+        else:
+            for param, grad, state in zip(params, grads, states, strict=True):
+                _adagrad_single(param, grad, state, **options)
+
+
+def _adagrad_single(param, grad, state, *, lr, lr_decay, weight_decay, eps, maximize):
+    state["step"] += 1
+    clr = lr / (1 + (state["step"] - 1) * lr_decay)
+    g = effective_grad(param, grad, weight_decay=weight_decay, maximize=maximize)
+    total = state["sum"]
+    total.addcmul_(g, g)
+    param.addcdiv_(g, total.sqrt().add_(eps), value=-clr)
+
+
+def _adagrad_foreach(params, grads, states, *, lr, lr_decay, weight_decay, eps, maximize):
+    minus_clr = [-lr / (1 + (t - 1) * lr_decay) for t in increment_steps(states)]
+    g = foreach_effective_grads(params, grads, weight_decay=weight_decay, maximize=maximize)
+    sums = [state["sum"] for state in states]
+    torch._foreach_addcmul_(sums, g, g)
+    std = torch._foreach_sqrt(sums)
+    torch._foreach_add_(std, eps)
+    torch._foreach_addcdiv_(params, g, std, minus_clr)
