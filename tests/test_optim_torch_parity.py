@@ -350,6 +350,9 @@ def test_non_finite_gradient_is_not_masked(name, foreach, bad):
     optimizer.step()
     assert not torch.isfinite(p[1]), "a later finite gradient must not hide the earlier NaN/inf"
     assert torch.isfinite(p[[0, 2]]).all()
+    for key, value in optimizer.state[p].items():
+        if key != "step":
+            assert not torch.isfinite(value[1]), f"{key} masks the non-finite gradient"
 
 
 @pytest.mark.parametrize("name", CLASSES)
