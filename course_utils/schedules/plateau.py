@@ -20,12 +20,10 @@ class ReduceLROnPlateau:
     best value so far and :math:`\theta` = ``threshold``, a value :math:`v` is an
     improvement when
 
-    ========  ======================  ======================
-    mode      ``threshold_mode='rel'``  ``threshold_mode='abs'``
-    ========  ======================  ======================
-    ``min``   :math:`v < b(1-\theta)`   :math:`v < b - \theta`
-    ``max``   :math:`v > b(1+\theta)`   :math:`v > b + \theta`
-    ========  ======================  ======================
+    - ``mode='min'``: :math:`v < b(1 - \theta)` (``threshold_mode='rel'``) or
+      :math:`v < b - \theta` (``'abs'``);
+    - ``mode='max'``: :math:`v > b(1 + \theta)` (``'rel'``) or :math:`v > b + \theta`
+      (``'abs'``)
 
     (:math:`b` starts at :math:`+\infty` for ``min`` and :math:`-\infty` for ``max``, so
     the first value always improves; a tie is not an improvement). Each step:
@@ -40,8 +38,9 @@ class ReduceLROnPlateau:
        count at 0.
 
     ``min_lr`` is a number (also used for param groups added later) or one number per
-    param group. The rates of the groups are
-    read and written as ``group['lr']``, so any torch optimizer works.
+    param group. The rates are read and written as ``group['lr']``, so any torch
+    optimizer works. ``step(metric, epoch)`` sets ``last_epoch = epoch`` (torch warns
+    that this is deprecated; here it is silent).
     """
 
     def __init__(

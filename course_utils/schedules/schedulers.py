@@ -3,7 +3,8 @@ r"""Drop-in replacements for the schedulers of ``torch.optim.lr_scheduler`` (tor
 Each class takes the same constructor arguments with the same defaults as its torch
 namesake, has ``step()``, ``get_last_lr()``, ``last_epoch``, ``base_lrs``,
 ``state_dict()`` and ``load_state_dict()``, and gives the same learning rates step by
-step. The schedule itself is one of the pure functions of
+step (the few deliberate differences are stated in the class docstrings). The
+schedule itself is one of the pure functions of
 :mod:`course_utils.schedules.functional`; the classes only apply it to an optimizer.
 
 Conventions (torch's):
@@ -20,9 +21,9 @@ Conventions (torch's):
   step-to-step rule, as torch does; so a rate changed from outside (by hand, or by
   another scheduler in ``torch.optim.lr_scheduler.ChainedScheduler``) is carried
   along. Without outside changes the result equals the pure function at
-  ``last_epoch`` with the group's ``initial_lr`` (up to rounding, about ``t`` units in
-  the last place). ``step(epoch)`` sets ``last_epoch = epoch`` and evaluates the pure
-  function directly, like torch's closed form.
+  ``last_epoch`` with the group's ``initial_lr``, up to rounding. ``step(epoch)`` sets
+  ``last_epoch = epoch`` and evaluates the pure function directly, like torch's closed
+  form.
 - The other schedules (CyclicLR, CosineAnnealingWarmRestarts, OneCycleLR,
   WarmupCosineLR) evaluate their pure function at ``last_epoch`` on every step and
   overwrite outside changes, as torch does.
@@ -533,7 +534,8 @@ class OneCycleLR(LRScheduler):
     ``total_steps``), and stepping further raises ValueError without changing anything.
     With ``cycle_momentum=True`` the momentum (``betas[0]`` for Adam-like optimizers)
     follows :func:`one_cycle_momentum` between the groups' ``'max_momentum'`` and
-    ``'base_momentum'`` entries.
+    ``'base_momentum'`` entries. Where torch divides by zero (a phase of zero length,
+    e.g. ``pct_start * total_steps == 1``), that phase gives its end value.
     """
 
     def __init__(
