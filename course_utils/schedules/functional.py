@@ -40,7 +40,8 @@ def step_lr(t, base_lr, step_size, gamma=0.1):
     .. math:: \alpha_t = \alpha_0\,\gamma^{\lfloor t / \text{step\_size} \rfloor}
 
     The lecture's ResNet rule ("multiply by 0.1 after epochs 30, 60 and 90") is
-    ``step_lr(t, base_lr, 30, 0.1)`` for ``t < 120``.
+    ``step_lr(t, base_lr, 30, 0.1)`` for ``t < 120``, and
+    ``multistep_lr(t, base_lr, [30, 60, 90], 0.1)`` for every ``t``.
     """
     _checks.step_count(t)
     _checks.nonnegative("base_lr", base_lr)
