@@ -112,9 +112,9 @@ def group_options(draw, name):
 
 @st.composite
 def problems(draw, name):
-    """Constructor options, 1-3 param groups (own options, 1-3 tensors each), a seed."""
+    """Constructor options, 2-3 param groups (own options, 1-3 tensors each), a seed."""
     groups = []
-    for _ in range(draw(st.integers(1, 3))):
+    for _ in range(draw(st.integers(2, 3))):
         options = draw(group_options(name))
         tensors = [
             (draw(shape_strategy), draw(dtype_strategy)) for _ in range(draw(st.integers(1, 3)))
