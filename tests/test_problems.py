@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 import torch
 
+from course_utils import optim as course_optim
 from course_utils.problems import (
     Beale,
     IllConditionedQuadratic,
@@ -195,21 +196,22 @@ def test_run_online_rejects_bad_input():
         run_online(lambda x, g, t: x, num_steps=1, bounds=(1.0, -1.0))
 
 
-def reddi_adam(amsgrad):
+def reddi_adam(amsgrad, adam_class=torch.optim.Adam):
     C = 3.0
     beta2 = 1.0 / (1.0 + C**2)
     # Theorem 1 of Reddi et al.: beta1 = 0, beta2 = 1/(1 + C^2), alpha_t = alpha / sqrt(t)
     # with alpha < sqrt(1 - beta2)
     rule = optimizer_update_rule(
-        lambda params: torch.optim.Adam(params, lr=0.5, betas=(0.0, beta2), amsgrad=amsgrad),
+        lambda params: adam_class(params, lr=0.5, betas=(0.0, beta2), amsgrad=amsgrad),
         lr_decay_sqrt=True,
     )
     return run_online(rule, num_steps=600, x0=0.0, C=C)
 
 
-def test_adam_fails_and_amsgrad_converges_on_reddi_problem():
-    adam = reddi_adam(amsgrad=False)
-    amsgrad = reddi_adam(amsgrad=True)
+@pytest.mark.parametrize("adam_class", [torch.optim.Adam, course_optim.Adam], ids=["torch", "ours"])
+def test_adam_fails_and_amsgrad_converges_on_reddi_problem(adam_class):
+    adam = reddi_adam(amsgrad=False, adam_class=adam_class)
+    amsgrad = reddi_adam(amsgrad=True, adam_class=adam_class)
     assert adam["x"][-1] > 0.9
     assert np.all(adam["x"][-300:] > 0.5)
     assert abs(amsgrad["x"][-1] + 1.0) < 0.05

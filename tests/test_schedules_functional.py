@@ -25,7 +25,8 @@ def test_lecture_step_decay_at_30_60_90():
 def test_lecture_cosine(base_lr, T, data):
     t = data.draw(st.integers(0, T))
     assert cs.cosine_annealing_lr(t, base_lr, T) == pytest.approx(
-        0.5 * base_lr * (1 + np.cos(t * np.pi / T)), rel=1e-12, abs=1e-18)
+        0.5 * base_lr * (1 + np.cos(t * np.pi / T)), rel=1e-12, abs=1e-18
+    )
 
 
 def test_cosine_with_eta_min_by_hand():
@@ -57,7 +58,8 @@ def test_linear_warmup_factors_by_hand():
 @given(st.floats(1e-4, 1.0), st.floats(0.5, 1.0), st.integers(0, 300))
 def test_exponential(base_lr, gamma, t):
     assert cs.exponential_lr(t, base_lr, gamma) == pytest.approx(
-        base_lr * math.exp(t * math.log(gamma)), rel=1e-12)
+        base_lr * math.exp(t * math.log(gamma)), rel=1e-12
+    )
 
 
 def smith_triangular(t, base_lr, max_lr, stepsize):
@@ -68,8 +70,7 @@ def smith_triangular(t, base_lr, max_lr, stepsize):
 
 
 @SETTINGS
-@given(st.floats(0.0, 0.1), st.floats(0.2, 2.0), st.integers(1, 20), st.floats(0.9, 1.0),
-       st.data())
+@given(st.floats(0.0, 0.1), st.floats(0.2, 2.0), st.integers(1, 20), st.floats(0.9, 1.0), st.data())
 def test_cyclic_against_smiths_formula(base_lr, max_lr, stepsize, gamma, data):
     t = data.draw(st.integers(0, 8 * stepsize))
     triangle, cycle = smith_triangular(t, base_lr, max_lr, stepsize)
@@ -97,9 +98,19 @@ def test_warm_restarts_by_hand():
     # T_0 = 10, T_mult = 2: cycles [0, 10), [10, 30), [30, 70), [70, 150)
     base, eta = 0.1, 0.002
     mid = (base + eta) / 2
-    cases = {0: base, 5: mid, 10: base, 20: mid, 29.999999: eta, 30: base, 50: mid, 70: base,
-             110: mid, 35.0: eta + (base - eta) * (1 + math.cos(math.pi * 5 / 40)) / 2,
-             12.5: eta + (base - eta) * (1 + math.cos(math.pi * 2.5 / 20)) / 2}
+    cases = {
+        0: base,
+        5: mid,
+        10: base,
+        20: mid,
+        29.999999: eta,
+        30: base,
+        50: mid,
+        70: base,
+        110: mid,
+        35.0: eta + (base - eta) * (1 + math.cos(math.pi * 5 / 40)) / 2,
+        12.5: eta + (base - eta) * (1 + math.cos(math.pi * 2.5 / 20)) / 2,
+    }
     for t, lr in cases.items():
         assert cs.cosine_warm_restarts_lr(t, base, 10, 2, eta) == pytest.approx(lr, rel=1e-6), t
     for t in (0, 3, 6, 9, 12.0):
@@ -139,7 +150,8 @@ def test_one_cycle_by_hand():
     assert cs.one_cycle_lr(64, max_lr, 100) == pytest.approx((max_lr + final) / 2)
     assert cs.one_cycle_lr(99, max_lr, 100) == pytest.approx(final)
     assert cs.one_cycle_lr(14.5, max_lr, 100, anneal_strategy="linear") == pytest.approx(
-        (initial + max_lr) / 2)
+        (initial + max_lr) / 2
+    )
     # three phases: up to step 29, down to initial at step 58, then to final at 99
     assert cs.one_cycle_lr(58, max_lr, 100, three_phase=True) == pytest.approx(initial)
     assert cs.one_cycle_lr(99, max_lr, 100, three_phase=True) == pytest.approx(final)
@@ -167,8 +179,11 @@ BAD_CALLS = [
     (lambda: cs.linear_lr(3, 0.1, -0.5), "start_factor", "-0.5"),
     (lambda: cs.linear_lr(3, 0.1, total_iters=0), "total_iters", "0"),
     (lambda: cs.warmup_cosine_lr(3, 0.1, 5, 5), "total_steps", "5"),
-    (lambda: cs.warmup_cosine_lr(3, 0.1, 5, 10, warmup_start_factor=-1), "warmup_start_factor",
-     "-1"),
+    (
+        lambda: cs.warmup_cosine_lr(3, 0.1, 5, 10, warmup_start_factor=-1),
+        "warmup_start_factor",
+        "-1",
+    ),
     (lambda: cs.cyclic_lr(3, 0.1, 1.0, mode="square"), "mode", "square"),
     (lambda: cs.cyclic_lr(3, 0.1, 1.0, step_size_up=0), "step_size_up", "0"),
     (lambda: cs.cyclic_lr(3, 0.1, 1.0, mode="exp_range", gamma=-1), "gamma", "-1"),

@@ -70,12 +70,21 @@ def metric_sequence(seed, mode, threshold, threshold_mode, length=80):
     st.sampled_from(["sgd", "adam", "plain"]),
     st.sampled_from([0.0, 1e-8, 1e-3]),
 )
-def test_matches_torch_step_by_step(seed, mode, threshold_mode, threshold, patience, cooldown,
-                                    factor, min_lr_kind, kind, eps):
+def test_matches_torch_step_by_step(
+    seed, mode, threshold_mode, threshold, patience, cooldown, factor, min_lr_kind, kind, eps
+):
     lrs = [0.1, 0.03, 1.0]
     min_lr = 1e-3 if min_lr_kind == "scalar" else [1e-3, 0.0, 0.05]
-    args = dict(mode=mode, factor=factor, patience=patience, threshold=threshold,
-                threshold_mode=threshold_mode, cooldown=cooldown, min_lr=min_lr, eps=eps)
+    args = dict(
+        mode=mode,
+        factor=factor,
+        patience=patience,
+        threshold=threshold,
+        threshold_mode=threshold_mode,
+        cooldown=cooldown,
+        min_lr=min_lr,
+        eps=eps,
+    )
     opt_torch, opt_ours = make_optimizer(kind, lrs), make_optimizer(kind, lrs)
     sched_torch = tls.ReduceLROnPlateau(opt_torch, **args)
     sched_ours = cs.ReduceLROnPlateau(opt_ours, **args)
@@ -112,13 +121,30 @@ def test_lecture_rule_drop_by_10_after_k_epochs_without_improvement():
 
 def test_cooldown_and_min_lr_by_hand():
     opt = make_optimizer("sgd", [1.0, 0.5])
-    sched = cs.ReduceLROnPlateau(opt, mode="max", factor=0.5, patience=0, cooldown=2,
-                                 min_lr=[0.3, 0.2], threshold=0.1, threshold_mode="abs")
+    sched = cs.ReduceLROnPlateau(
+        opt,
+        mode="max",
+        factor=0.5,
+        patience=0,
+        cooldown=2,
+        min_lr=[0.3, 0.2],
+        threshold=0.1,
+        threshold_mode="abs",
+    )
     accuracies = [0.5, 0.55, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]
     # 0.55 is within the absolute threshold 0.1 of 0.5: bad epoch -> drop (patience 0);
     # two cooldown epochs; then a drop every epoch until min_lr.
-    expected = [(1.0, 0.5), (0.5, 0.25), (0.5, 0.25), (0.5, 0.25), (0.3, 0.2), (0.3, 0.2),
-                (0.3, 0.2), (0.3, 0.2), (0.3, 0.2)]
+    expected = [
+        (1.0, 0.5),
+        (0.5, 0.25),
+        (0.5, 0.25),
+        (0.5, 0.25),
+        (0.3, 0.2),
+        (0.3, 0.2),
+        (0.3, 0.2),
+        (0.3, 0.2),
+        (0.3, 0.2),
+    ]
     got = []
     for accuracy in accuracies:
         sched.step(accuracy)

@@ -24,8 +24,10 @@ def problem(seed, num_batches=100, sigma=0.3):
     Q, _ = torch.linalg.qr(torch.randn(N, len(S), generator=g, dtype=torch.float64))
     X = math.sqrt(N) * Q * torch.tensor(S, dtype=torch.float64).sqrt()
     w_true = 3.0 * torch.randn(len(S), 1, generator=g, dtype=torch.float64)
-    batches = [(X, X @ w_true + sigma * torch.randn(N, 1, generator=g, dtype=torch.float64))
-               for _ in range(num_batches)]
+    batches = [
+        (X, X @ w_true + sigma * torch.randn(N, 1, generator=g, dtype=torch.float64))
+        for _ in range(num_batches)
+    ]
     model = torch.nn.Linear(len(S), 1, bias=False, dtype=torch.float64)
     with torch.no_grad():
         model.weight.copy_(0.1 * torch.randn(1, len(S), generator=g, dtype=torch.float64))
@@ -76,10 +78,10 @@ def test_sweep_records_stops_and_suggests_a_stable_rate(seed, kind):
     count = len(result.lrs)
     ratio = 1e8 ** (1 / 99)
     np.testing.assert_allclose(result.lrs, 1e-7 * ratio ** np.arange(count), rtol=1e-12)
-    np.testing.assert_allclose(result.raw_losses,
-                               gradient_descent_by_hand(w0, batches, result.lrs), rtol=1e-9)
-    np.testing.assert_allclose(result.losses, smoothed_by_hand(result.raw_losses, 0.05),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        result.raw_losses, gradient_descent_by_hand(w0, batches, result.lrs), rtol=1e-9
+    )
+    np.testing.assert_allclose(result.losses, smoothed_by_hand(result.raw_losses, 0.05), rtol=1e-12)
 
     assert result.diverged and count < 100
     assert result.lrs[-1] > STABLE_BOUND
@@ -94,8 +96,10 @@ def test_suggestions_follow_their_definitions():
     optimizer = torch.optim.SGD(model.parameters(), lr=0.5)
     steepest = cs.lr_range_test(model, torch.nn.MSELoss(), batches, optimizer)
     lrs, losses = steepest.lrs[10:-5], steepest.losses[10:-5]
-    slopes = [(losses[i + 1] - losses[i - 1]) / math.log(lrs[i + 1] / lrs[i - 1])
-              for i in range(1, len(lrs) - 1)]
+    slopes = [
+        (losses[i + 1] - losses[i - 1]) / math.log(lrs[i + 1] / lrs[i - 1])
+        for i in range(1, len(lrs) - 1)
+    ]
     assert steepest.suggested_lr == lrs[1 + int(np.argmin(slopes))]
     tenth = cs.lr_range_test(model, torch.nn.MSELoss(), batches, optimizer, suggestion="min/10")
     assert tenth.suggested_lr == pytest.approx(lrs[int(np.argmin(losses))] / 10, rel=1e-12)
@@ -103,9 +107,15 @@ def test_suggestions_follow_their_definitions():
 
 def test_full_sweep_without_divergence_ends_at_end_lr():
     model, batches = problem(1)
-    result = cs.lr_range_test(model, torch.nn.MSELoss(), batches,
-                              lambda params: torch.optim.SGD(params, lr=0.0),
-                              start_lr=1e-4, end_lr=1e-2, num_iters=30)
+    result = cs.lr_range_test(
+        model,
+        torch.nn.MSELoss(),
+        batches,
+        lambda params: torch.optim.SGD(params, lr=0.0),
+        start_lr=1e-4,
+        end_lr=1e-2,
+        num_iters=30,
+    )
     assert not result.diverged and len(result.lrs) == 30
     assert result.lrs[0] == 1e-4 and result.lrs[-1] == pytest.approx(1e-2, rel=1e-12)
 
@@ -144,18 +154,36 @@ def test_restored_also_when_the_loss_raises():
         return torch.nn.functional.mse_loss(prediction, y)
 
     with pytest.raises(RuntimeError, match="boom"):
-        cs.lr_range_test(model, failing_loss, batches, lambda p: torch.optim.SGD(p, lr=0.1),
-                         start_lr=1e-2, end_lr=1.0)
+        cs.lr_range_test(
+            model,
+            failing_loss,
+            batches,
+            lambda p: torch.optim.SGD(p, lr=0.1),
+            start_lr=1e-2,
+            end_lr=1.0,
+        )
     assert torch.equal(model.weight, weight)
 
 
 def test_a_one_shot_iterator_ends_the_sweep_and_a_list_is_reused():
     model, batches = problem(4, num_batches=7)
-    short = cs.lr_range_test(model, torch.nn.MSELoss(), iter(batches),
-                             lambda p: torch.optim.SGD(p, lr=0.1), end_lr=1e-3, num_iters=20)
+    short = cs.lr_range_test(
+        model,
+        torch.nn.MSELoss(),
+        iter(batches),
+        lambda p: torch.optim.SGD(p, lr=0.1),
+        end_lr=1e-3,
+        num_iters=20,
+    )
     assert len(short.lrs) == 7
-    reused = cs.lr_range_test(model, torch.nn.MSELoss(), batches,
-                              lambda p: torch.optim.SGD(p, lr=0.1), end_lr=1e-3, num_iters=20)
+    reused = cs.lr_range_test(
+        model,
+        torch.nn.MSELoss(),
+        batches,
+        lambda p: torch.optim.SGD(p, lr=0.1),
+        end_lr=1e-3,
+        num_iters=20,
+    )
     assert len(reused.lrs) == 20
 
 
@@ -176,6 +204,7 @@ def test_a_one_shot_iterator_ends_the_sweep_and_a_list_is_reused():
 def test_bad_arguments_raise_value_error_naming_them(kwargs, name, value):
     model, batches = problem(0, num_batches=2)
     with pytest.raises(ValueError, match=f"Invalid {name}: ") as info:
-        cs.lr_range_test(model, torch.nn.MSELoss(), batches,
-                         lambda p: torch.optim.SGD(p, lr=0.1), **kwargs)
+        cs.lr_range_test(
+            model, torch.nn.MSELoss(), batches, lambda p: torch.optim.SGD(p, lr=0.1), **kwargs
+        )
     assert value in str(info.value)

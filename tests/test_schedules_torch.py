@@ -103,39 +103,63 @@ kinds = st.sampled_from(KINDS)
 @SETTINGS
 @given(kinds, lr_lists(), st.integers(1, 10), st.floats(0.05, 1.5))
 def test_step_lr(kind, lrs, step_size, gamma):
-    run_pair(lambda o: tls.StepLR(o, step_size, gamma), lambda o: cs.StepLR(o, step_size, gamma),
-             kind, lrs, 4 * step_size + 3)
+    run_pair(
+        lambda o: tls.StepLR(o, step_size, gamma),
+        lambda o: cs.StepLR(o, step_size, gamma),
+        kind,
+        lrs,
+        4 * step_size + 3,
+    )
 
 
 @SETTINGS
-@given(kinds, lr_lists(), st.lists(st.integers(0, 40), min_size=1, max_size=5, unique=True),
-       st.floats(0.05, 0.99))
+@given(
+    kinds,
+    lr_lists(),
+    st.lists(st.integers(0, 40), min_size=1, max_size=5, unique=True),
+    st.floats(0.05, 0.99),
+)
 def test_multistep_lr(kind, lrs, milestones, gamma):
     milestones = sorted(milestones)
-    run_pair(lambda o: tls.MultiStepLR(o, milestones, gamma),
-             lambda o: cs.MultiStepLR(o, milestones, gamma), kind, lrs, 45)
+    run_pair(
+        lambda o: tls.MultiStepLR(o, milestones, gamma),
+        lambda o: cs.MultiStepLR(o, milestones, gamma),
+        kind,
+        lrs,
+        45,
+    )
 
 
 @SETTINGS
 @given(kinds, lr_lists(), st.floats(0.5, 1.05))
 def test_exponential_lr(kind, lrs, gamma):
-    run_pair(lambda o: tls.ExponentialLR(o, gamma), lambda o: cs.ExponentialLR(o, gamma),
-             kind, lrs, 150)
+    run_pair(
+        lambda o: tls.ExponentialLR(o, gamma), lambda o: cs.ExponentialLR(o, gamma), kind, lrs, 150
+    )
 
 
 @SETTINGS
 @given(kinds, lr_lists(), st.integers(1, 25), st.sampled_from([0.0, 1e-5, 1e-3]))
 def test_cosine_annealing_lr_including_past_t_max(kind, lrs, T_max, eta_min):
-    run_pair(lambda o: tls.CosineAnnealingLR(o, T_max, eta_min),
-             lambda o: cs.CosineAnnealingLR(o, T_max, eta_min), kind, lrs, 4 * T_max + 3)
+    run_pair(
+        lambda o: tls.CosineAnnealingLR(o, T_max, eta_min),
+        lambda o: cs.CosineAnnealingLR(o, T_max, eta_min),
+        kind,
+        lrs,
+        4 * T_max + 3,
+    )
 
 
 @SETTINGS
 @given(kinds, lr_lists(), st.floats(0.01, 1.0), st.floats(0.0, 1.0), st.integers(1, 15))
 def test_linear_lr(kind, lrs, start_factor, end_factor, total_iters):
-    run_pair(lambda o: tls.LinearLR(o, start_factor, end_factor, total_iters),
-             lambda o: cs.LinearLR(o, start_factor, end_factor, total_iters),
-             kind, lrs, total_iters + 8)
+    run_pair(
+        lambda o: tls.LinearLR(o, start_factor, end_factor, total_iters),
+        lambda o: cs.LinearLR(o, start_factor, end_factor, total_iters),
+        kind,
+        lrs,
+        total_iters + 8,
+    )
 
 
 @SETTINGS
@@ -150,44 +174,74 @@ def test_linear_lr(kind, lrs, start_factor, end_factor, total_iters):
     st.floats(0.0, 0.5),
     st.floats(0.5, 0.85),
 )
-def test_cyclic_lr_three_cycles(kind, max_lrs, mode, up, down, gamma, cycle_momentum,
-                                base_fraction, base_momentum):
+def test_cyclic_lr_three_cycles(
+    kind, max_lrs, mode, up, down, gamma, cycle_momentum, base_fraction, base_momentum
+):
     base_lrs = [m * base_fraction for m in max_lrs]
-    args = dict(base_lr=base_lrs, max_lr=max_lrs, step_size_up=up, step_size_down=down,
-                mode=mode, gamma=gamma, cycle_momentum=cycle_momentum,
-                base_momentum=base_momentum, max_momentum=0.95)
+    args = dict(
+        base_lr=base_lrs,
+        max_lr=max_lrs,
+        step_size_up=up,
+        step_size_down=down,
+        mode=mode,
+        gamma=gamma,
+        cycle_momentum=cycle_momentum,
+        base_momentum=base_momentum,
+        max_momentum=0.95,
+    )
     cycle = up + (up if down is None else down)
-    run_pair(lambda o: tls.CyclicLR(o, **args), lambda o: cs.CyclicLR(o, **args),
-             kind, max_lrs, 3 * cycle + 2)
+    run_pair(
+        lambda o: tls.CyclicLR(o, **args),
+        lambda o: cs.CyclicLR(o, **args),
+        kind,
+        max_lrs,
+        3 * cycle + 2,
+    )
 
 
 @pytest.mark.parametrize("scale_mode", ["cycle", "iterations"])
 def test_cyclic_lr_custom_scale_fn(scale_mode):
-    args = dict(base_lr=0.01, max_lr=[0.1, 0.3], step_size_up=3, step_size_down=5,
-                scale_fn=lambda x: 1.0 / (1.0 + 0.1 * x), scale_mode=scale_mode)
-    run_pair(lambda o: tls.CyclicLR(o, **args), lambda o: cs.CyclicLR(o, **args),
-             "sgd", [0.1, 0.2], 30)
+    args = dict(
+        base_lr=0.01,
+        max_lr=[0.1, 0.3],
+        step_size_up=3,
+        step_size_down=5,
+        scale_fn=lambda x: 1.0 / (1.0 + 0.1 * x),
+        scale_mode=scale_mode,
+    )
+    run_pair(
+        lambda o: tls.CyclicLR(o, **args), lambda o: cs.CyclicLR(o, **args), "sgd", [0.1, 0.2], 30
+    )
 
 
 @SETTINGS
-@given(kinds, lr_lists(), st.integers(1, 6), st.sampled_from([1, 2]),
-       st.sampled_from([0.0, 1e-4]))
+@given(kinds, lr_lists(), st.integers(1, 6), st.sampled_from([1, 2]), st.sampled_from([0.0, 1e-4]))
 def test_cosine_warm_restarts_three_restarts(kind, lrs, T_0, T_mult, eta_min):
     steps = T_0 * (1 + T_mult + T_mult**2) + 2
-    run_pair(lambda o: tls.CosineAnnealingWarmRestarts(o, T_0, T_mult, eta_min),
-             lambda o: cs.CosineAnnealingWarmRestarts(o, T_0, T_mult, eta_min),
-             kind, lrs, steps)
+    run_pair(
+        lambda o: tls.CosineAnnealingWarmRestarts(o, T_0, T_mult, eta_min),
+        lambda o: cs.CosineAnnealingWarmRestarts(o, T_0, T_mult, eta_min),
+        kind,
+        lrs,
+        steps,
+    )
 
 
 @SETTINGS
 @given(kinds, lr_lists(), st.integers(1, 5), st.sampled_from([1, 2]), st.integers(1, 5))
 def test_cosine_warm_restarts_fractional_epochs(kind, lrs, T_0, T_mult, batches):
-    epochs = [e + i / batches for e in range(T_0 * (1 + T_mult + T_mult**2) + 1)
-              for i in range(batches)]
+    epochs = [
+        e + i / batches for e in range(T_0 * (1 + T_mult + T_mult**2) + 1) for i in range(batches)
+    ]
     epochs += [None, None, 2.5, None, 0.25]
-    run_pair(lambda o: tls.CosineAnnealingWarmRestarts(o, T_0, T_mult, 1e-4),
-             lambda o: cs.CosineAnnealingWarmRestarts(o, T_0, T_mult, 1e-4),
-             kind, lrs, 0, epochs=epochs)
+    run_pair(
+        lambda o: tls.CosineAnnealingWarmRestarts(o, T_0, T_mult, 1e-4),
+        lambda o: cs.CosineAnnealingWarmRestarts(o, T_0, T_mult, 1e-4),
+        kind,
+        lrs,
+        0,
+        epochs=epochs,
+    )
 
 
 def one_cycle_args(total_steps, pct_start, three_phase):
@@ -209,14 +263,35 @@ def one_cycle_args(total_steps, pct_start, three_phase):
     st.floats(2.0, 50.0),
     st.floats(10.0, 1e4),
 )
-def test_one_cycle_lr_to_the_end(kind, max_lrs, total_steps, pct_start, anneal, three_phase,
-                                 cycle_momentum, div_factor, final_div_factor):
+def test_one_cycle_lr_to_the_end(
+    kind,
+    max_lrs,
+    total_steps,
+    pct_start,
+    anneal,
+    three_phase,
+    cycle_momentum,
+    div_factor,
+    final_div_factor,
+):
     assume(one_cycle_args(total_steps, pct_start, three_phase))
-    args = dict(max_lr=max_lrs, total_steps=total_steps, pct_start=pct_start,
-                anneal_strategy=anneal, three_phase=three_phase, cycle_momentum=cycle_momentum,
-                div_factor=div_factor, final_div_factor=final_div_factor)
-    opt, sched = run_pair(lambda o: tls.OneCycleLR(o, **args), lambda o: cs.OneCycleLR(o, **args),
-                          kind, max_lrs, total_steps)
+    args = dict(
+        max_lr=max_lrs,
+        total_steps=total_steps,
+        pct_start=pct_start,
+        anneal_strategy=anneal,
+        three_phase=three_phase,
+        cycle_momentum=cycle_momentum,
+        div_factor=div_factor,
+        final_div_factor=final_div_factor,
+    )
+    opt, sched = run_pair(
+        lambda o: tls.OneCycleLR(o, **args),
+        lambda o: cs.OneCycleLR(o, **args),
+        kind,
+        max_lrs,
+        total_steps,
+    )
     lrs_before = [g["lr"] for g in opt.param_groups]
     with pytest.raises(ValueError, match=f"total_steps={total_steps}") as info:
         sched.step()
@@ -243,23 +318,42 @@ def test_one_cycle_past_the_end_raises_like_torch():
 
 def test_one_cycle_epochs_times_steps_per_epoch():
     args = dict(max_lr=0.4, epochs=3, steps_per_epoch=7, three_phase=True)
-    run_pair(lambda o: tls.OneCycleLR(o, **args), lambda o: cs.OneCycleLR(o, **args),
-             "adam", [0.1, 0.2], 21)
+    run_pair(
+        lambda o: tls.OneCycleLR(o, **args),
+        lambda o: cs.OneCycleLR(o, **args),
+        "adam",
+        [0.1, 0.2],
+        21,
+    )
 
 
 @SETTINGS
-@given(lr_lists(), st.integers(1, 10), st.integers(1, 30), st.floats(0.01, 1.0),
-       st.sampled_from([0.0, 1e-4]))
-def test_warmup_cosine_equals_sequential_linear_then_cosine(lrs, warmup, cosine_steps, factor,
-                                                            eta_min):
+@given(
+    lr_lists(),
+    st.integers(1, 10),
+    st.integers(1, 30),
+    st.floats(0.01, 1.0),
+    st.sampled_from([0.0, 1e-4]),
+)
+def test_warmup_cosine_equals_sequential_linear_then_cosine(
+    lrs, warmup, cosine_steps, factor, eta_min
+):
     total = warmup + cosine_steps
 
     def torch_twin(o):
-        return tls.SequentialLR(o, [tls.LinearLR(o, factor, 1.0, warmup),
-                                    tls.CosineAnnealingLR(o, cosine_steps, eta_min)], [warmup])
+        return tls.SequentialLR(
+            o,
+            [tls.LinearLR(o, factor, 1.0, warmup), tls.CosineAnnealingLR(o, cosine_steps, eta_min)],
+            [warmup],
+        )
 
-    run_pair(torch_twin, lambda o: cs.WarmupCosineLR(o, warmup, total, factor, eta_min),
-             "sgd", lrs, total)
+    run_pair(
+        torch_twin,
+        lambda o: cs.WarmupCosineLR(o, warmup, total, factor, eta_min),
+        "sgd",
+        lrs,
+        total,
+    )
 
 
 def test_warmup_cosine_stays_at_eta_min_after_total_steps():
@@ -273,22 +367,38 @@ def test_warmup_cosine_stays_at_eta_min_after_total_steps():
 # The classes evaluate their pure function: lr at last_epoch t == function(t, initial lr).
 PURE_TWINS = {
     "StepLR": (lambda o: cs.StepLR(o, 3, 0.5), lambda t, b: cs.step_lr(t, b, 3, 0.5)),
-    "MultiStepLR": (lambda o: cs.MultiStepLR(o, [2, 5, 9], 0.3),
-                    lambda t, b: cs.multistep_lr(t, b, [2, 5, 9], 0.3)),
-    "ExponentialLR": (lambda o: cs.ExponentialLR(o, 0.9),
-                      lambda t, b: cs.exponential_lr(t, b, 0.9)),
-    "CosineAnnealingLR": (lambda o: cs.CosineAnnealingLR(o, 7, 1e-3),
-                          lambda t, b: cs.cosine_annealing_lr(t, b, 7, 1e-3)),
-    "LinearLR": (lambda o: cs.LinearLR(o, 0.25, 0.75, 6),
-                 lambda t, b: cs.linear_lr(t, b, 0.25, 0.75, 6)),
-    "WarmupCosineLR": (lambda o: cs.WarmupCosineLR(o, 3, 12, 0.1, 1e-4),
-                       lambda t, b: cs.warmup_cosine_lr(t, b, 3, 12, 0.1, 1e-4)),
-    "CyclicLR": (lambda o: cs.CyclicLR(o, 0.01, 0.2, 3, 4, "triangular2"),
-                 lambda t, b: cs.cyclic_lr(t, 0.01, 0.2, 3, 4, "triangular2")),
-    "CosineAnnealingWarmRestarts": (lambda o: cs.CosineAnnealingWarmRestarts(o, 2, 2, 1e-3),
-                                    lambda t, b: cs.cosine_warm_restarts_lr(t, b, 2, 2, 1e-3)),
-    "OneCycleLR": (lambda o: cs.OneCycleLR(o, 0.5, 20, three_phase=True),
-                   lambda t, b: cs.one_cycle_lr(t, 0.5, 20, three_phase=True)),
+    "MultiStepLR": (
+        lambda o: cs.MultiStepLR(o, [2, 5, 9], 0.3),
+        lambda t, b: cs.multistep_lr(t, b, [2, 5, 9], 0.3),
+    ),
+    "ExponentialLR": (
+        lambda o: cs.ExponentialLR(o, 0.9),
+        lambda t, b: cs.exponential_lr(t, b, 0.9),
+    ),
+    "CosineAnnealingLR": (
+        lambda o: cs.CosineAnnealingLR(o, 7, 1e-3),
+        lambda t, b: cs.cosine_annealing_lr(t, b, 7, 1e-3),
+    ),
+    "LinearLR": (
+        lambda o: cs.LinearLR(o, 0.25, 0.75, 6),
+        lambda t, b: cs.linear_lr(t, b, 0.25, 0.75, 6),
+    ),
+    "WarmupCosineLR": (
+        lambda o: cs.WarmupCosineLR(o, 3, 12, 0.1, 1e-4),
+        lambda t, b: cs.warmup_cosine_lr(t, b, 3, 12, 0.1, 1e-4),
+    ),
+    "CyclicLR": (
+        lambda o: cs.CyclicLR(o, 0.01, 0.2, 3, 4, "triangular2"),
+        lambda t, b: cs.cyclic_lr(t, 0.01, 0.2, 3, 4, "triangular2"),
+    ),
+    "CosineAnnealingWarmRestarts": (
+        lambda o: cs.CosineAnnealingWarmRestarts(o, 2, 2, 1e-3),
+        lambda t, b: cs.cosine_warm_restarts_lr(t, b, 2, 2, 1e-3),
+    ),
+    "OneCycleLR": (
+        lambda o: cs.OneCycleLR(o, 0.5, 20, three_phase=True),
+        lambda t, b: cs.one_cycle_lr(t, 0.5, 20, three_phase=True),
+    ),
 }
 
 
@@ -316,8 +426,9 @@ def test_one_cycle_momentum_is_its_pure_function():
 
 CLASSES = {
     **{name: make for name, (make, _) in PURE_TWINS.items()},
-    "CyclicLR-exp_range-momentum": lambda o: cs.CyclicLR(o, 0.01, [0.2, 0.3], 2, 5, "exp_range",
-                                                         0.97),
+    "CyclicLR-exp_range-momentum": lambda o: cs.CyclicLR(
+        o, 0.01, [0.2, 0.3], 2, 5, "exp_range", 0.97
+    ),
 }
 
 
@@ -350,11 +461,15 @@ def test_state_dict_round_trip_continues_identically(name, kind):
 
 CHAINABLE = {
     "StepLR": (lambda o: tls.StepLR(o, 3, 0.5), lambda o: cs.StepLR(o, 3, 0.5)),
-    "MultiStepLR": (lambda o: tls.MultiStepLR(o, [2, 6], 0.2),
-                    lambda o: cs.MultiStepLR(o, [2, 6], 0.2)),
+    "MultiStepLR": (
+        lambda o: tls.MultiStepLR(o, [2, 6], 0.2),
+        lambda o: cs.MultiStepLR(o, [2, 6], 0.2),
+    ),
     "ExponentialLR": (lambda o: tls.ExponentialLR(o, 0.9), lambda o: cs.ExponentialLR(o, 0.9)),
-    "CosineAnnealingLR": (lambda o: tls.CosineAnnealingLR(o, 5, 1e-3),
-                          lambda o: cs.CosineAnnealingLR(o, 5, 1e-3)),
+    "CosineAnnealingLR": (
+        lambda o: tls.CosineAnnealingLR(o, 5, 1e-3),
+        lambda o: cs.CosineAnnealingLR(o, 5, 1e-3),
+    ),
     "LinearLR": (lambda o: tls.LinearLR(o, 0.2, 0.9, 8), lambda o: cs.LinearLR(o, 0.2, 0.9, 8)),
 }
 
@@ -376,10 +491,12 @@ def test_chainable_classes_carry_an_outside_lr_change_like_torch(name):
 
 def test_inside_torchs_chained_scheduler():
     opt_torch, opt_ours = make_optimizer("adam", [0.1, 0.3]), make_optimizer("adam", [0.1, 0.3])
-    chain_torch = tls.ChainedScheduler([tls.ExponentialLR(opt_torch, 0.95),
-                                        tls.CosineAnnealingLR(opt_torch, 6)])
-    chain_ours = tls.ChainedScheduler([cs.ExponentialLR(opt_ours, 0.95),
-                                       cs.CosineAnnealingLR(opt_ours, 6)])
+    chain_torch = tls.ChainedScheduler(
+        [tls.ExponentialLR(opt_torch, 0.95), tls.CosineAnnealingLR(opt_torch, 6)]
+    )
+    chain_ours = tls.ChainedScheduler(
+        [cs.ExponentialLR(opt_ours, 0.95), cs.CosineAnnealingLR(opt_ours, 6)]
+    )
     for n in range(20):
         opt_torch.step()
         chain_torch.step()
@@ -402,8 +519,11 @@ RESUMABLE = {
     "CosineAnnealingLR": (tls.CosineAnnealingLR, cs.CosineAnnealingLR, (5, 1e-3)),
     "LinearLR": (tls.LinearLR, cs.LinearLR, (0.2, 0.9, 8)),
     "CyclicLR": (tls.CyclicLR, cs.CyclicLR, (0.01, 0.1, 3)),
-    "CosineAnnealingWarmRestarts": (tls.CosineAnnealingWarmRestarts,
-                                    cs.CosineAnnealingWarmRestarts, (3, 1)),
+    "CosineAnnealingWarmRestarts": (
+        tls.CosineAnnealingWarmRestarts,
+        cs.CosineAnnealingWarmRestarts,
+        (3, 1),
+    ),
     "OneCycleLR": (tls.OneCycleLR, cs.OneCycleLR, (0.5, 30)),
 }
 
@@ -422,6 +542,7 @@ def test_resuming_with_last_epoch_like_torch(name):
         def build(o):
             o.load_state_dict(pickle.loads(saved))
             return scheduler_class(o, *args, last_epoch=6)
+
         return build
 
     run_pair(resumed(torch_class), resumed(our_class), "sgd", [0.7, 0.7], 10)
@@ -485,8 +606,11 @@ BAD_ARGUMENTS = [
     (lambda o: cs.CyclicLR(o, -0.01, 0.1), "base_lr", "-0.01"),
     (lambda o: cs.CyclicLR(o, 0.01, [0.1, 0.2, 0.3]), "max_lr", "[0.1, 0.2, 0.3]"),
     (lambda o: cs.CyclicLR(o, 0.01, 0.1, mode="exp_range", gamma=0.0), "gamma", "0.0"),
-    (lambda o: cs.CyclicLR(o, 0.01, 0.1, scale_fn=abs, scale_mode="epochs"), "scale_mode",
-     "epochs"),
+    (
+        lambda o: cs.CyclicLR(o, 0.01, 0.1, scale_fn=abs, scale_mode="epochs"),
+        "scale_mode",
+        "epochs",
+    ),
     (lambda o: cs.CosineAnnealingWarmRestarts(o, 0), "T_0", "0"),
     (lambda o: cs.CosineAnnealingWarmRestarts(o, -3), "T_0", "-3"),
     (lambda o: cs.CosineAnnealingWarmRestarts(o, 3, T_mult=0), "T_mult", "0"),
@@ -499,8 +623,7 @@ BAD_ARGUMENTS = [
     (lambda o: cs.OneCycleLR(o, 0.1, 10, div_factor=0), "div_factor", "0"),
     (lambda o: cs.WarmupCosineLR(o, 10, 10), "total_steps", "10"),
     (lambda o: cs.WarmupCosineLR(o, -1, 10), "warmup_steps", "-1"),
-    (lambda o: cs.WarmupCosineLR(o, 2, 10, warmup_start_factor=2.0), "warmup_start_factor",
-     "2.0"),
+    (lambda o: cs.WarmupCosineLR(o, 2, 10, warmup_start_factor=2.0), "warmup_start_factor", "2.0"),
     (lambda o: cs.StepLR(o, 3, last_epoch=-2), "last_epoch", "-2"),
 ]
 
