@@ -1,0 +1,104 @@
+"""What hidden checks are written with: the task marker and comparison helpers.
+
+A hidden check is a pytest test function in ``autograder/checks/test_<assignment>.py``::
+
+    from autograder.checking import expect_close, task
+
+    @task("01.2")
+    def test_sin_tangent(student, rng):
+        \"\"\"sin(Dual(x, 1)) carries the tangent cos(x)\"\"\"
+        x = rng.uniform(-3, 3, size=5)
+        got = student.run("result = [sin(Dual(v, 1.0)).tangent for v in xs]", xs=x)
+        expect_close(got, np.cos(x), rtol=1e-12, what="tangent of sin(Dual(x, 1))")
+
+- ``@task(ID)`` ties the check to a task: the task scores its points only when every one
+  of its checks passes.
+- The first line of the docstring says what was checked; feedback shows it to students.
+- ``student`` (see :class:`autograder.grading.Student`) runs the student's code in the
+  child process and returns plain data; ``rng`` is a ``numpy.random.Generator`` seeded
+  afresh on every grading run, so answers cannot be precomputed.
+- Failures are raised with :class:`CheckFailed` (the ``expect_*`` helpers do it). Their
+  message is the feedback: it says how the answer differed, never the check's code.
+  Do not use bare ``assert``: checks run without pytest's assertion rewriting.
+
+Tolerances (documented for students in the notebooks): results computed in float64 are
+compared with ``rtol=1e-8`` unless a check says otherwise (an order of summation that
+differs from the reference changes the last digits); float32 results with ``rtol=1e-5``.
+"""
+
+import numpy as np
+import pytest
+
+
+class CheckFailed(AssertionError):
+    """A hidden check found a wrong answer; the message is shown to the student."""
+
+
+def task(task_id):
+    """Mark a hidden check as belonging to task ``task_id`` (e.g. ``"01.3"``)."""
+    return pytest.mark.task(task_id)
+
+
+def fail(message):
+    raise CheckFailed(message)
+
+
+def _summary(value, limit=6):
+    if isinstance(value, np.ndarray):
+        flat = value.ravel()
+        shown = np.array2string(flat[:limit], precision=6, separator=", ")
+        more = f" (+{flat.size - limit} more)" if flat.size > limit else ""
+        return f"array of shape {value.shape}: {shown}{more}"
+    text = repr(value)
+    return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _as_float_array(value, what):
+    if value is None:
+        fail(f"{what}: expected numbers, got None (did the function return its result?)")
+    if isinstance(value, str | bytes | dict):
+        fail(f"{what}: expected numbers, got {type(value).__name__} {_summary(value)}")
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        fail(f"{what}: expected numbers, got {_summary(value)}")
+    return array
+
+
+def expect_close(actual, expected, *, rtol=1e-8, atol=0.0, what="result"):
+    """Fail unless ``actual`` has ``expected``'s shape and values within the tolerances."""
+    expected = np.asarray(expected, dtype=np.float64)
+    actual = _as_float_array(actual, what)
+    if actual.shape != expected.shape:
+        fail(f"{what}: expected shape {expected.shape}, got shape {actual.shape}")
+    both_nan = np.isnan(actual) & np.isnan(expected)
+    if np.any(np.isnan(actual) & ~both_nan):
+        fail(f"{what}: got NaN where {_summary(expected)} was expected")
+    error = np.abs(actual - expected)
+    allowed = atol + rtol * np.abs(expected)
+    bad = ~both_nan & ~(error <= allowed)
+    if np.any(bad):
+        index = np.unravel_index(np.argmax(np.where(bad, error - allowed, -np.inf)), bad.shape)
+        where = f" at index {tuple(int(i) for i in index)}" if expected.ndim else ""
+        fail(
+            f"{what}: expected {_summary(expected)}, got {_summary(actual)}; "
+            f"{int(bad.sum())} of {bad.size} values differ, e.g.{where} expected "
+            f"{expected[index]!r} but got {actual[index]!r} (tolerance rtol={rtol:g}, "
+            f"atol={atol:g})"
+        )
+
+
+def expect_equal(actual, expected, *, what="result"):
+    """Fail unless ``actual == expected`` for plain data (ints, strings, lists of them)."""
+    if isinstance(expected, np.ndarray) or isinstance(actual, np.ndarray):
+        if not (np.shape(actual) == np.shape(expected) and np.array_equal(actual, expected)):
+            fail(f"{what}: expected {_summary(expected)}, got {_summary(actual)}")
+        return
+    if type(actual) is not type(expected) or actual != expected:
+        fail(f"{what}: expected {_summary(expected)}, got {_summary(actual)}")
+
+
+def expect_true(condition, message):
+    """Fail with ``message`` unless ``condition`` holds."""
+    if not condition:
+        fail(message)
