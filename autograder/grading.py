@@ -1,0 +1,333 @@
+"""Grading one notebook: run its code in a child process, then the hidden checks.
+
+Pipeline for one notebook (each step one function below):
+
+1. :func:`autograder.notebook.cells_to_run` picks the code cells to execute;
+2. :class:`Student` executes them in a child process (:mod:`autograder.sandbox`), one
+   request per cell, so a cell that raises, hangs or exits is recorded and skipped while
+   the others still run;
+3. :func:`run_checks` runs the assignment's hidden-check module with pytest in this
+   (trusted) process; the ``student`` fixture asks the child for plain data and the
+   checks compare it with ``course_utils``;
+4. :func:`score_tasks` turns check outcomes into task scores: a task scores its points
+   only when all its checks pass.
+"""
+
+import importlib.util
+import io
+import secrets
+import zlib
+from contextlib import redirect_stderr, redirect_stdout
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.checking import CheckFailed
+from autograder.notebook import CodeCell, cells_to_run, task_points
+from autograder.sandbox.runner import ChildDied, StudentCodeError, StudentProcess
+
+CHECKS_DIR = Path(__file__).with_name("checks")
+CELL_TIMEOUT = 60.0
+CHECK_TIMEOUT = 30.0
+
+
+def checks_module(assignment, checks_dir=CHECKS_DIR):
+    path = Path(checks_dir) / f"test_{assignment}.py"
+    if not path.is_file():
+        raise FileNotFoundError(f"no hidden checks for assignment {assignment!r} ({path})")
+    return path
+
+
+@dataclass
+class CellResult:
+    cell_id: str
+    status: str  # "ok", "error", "timeout" or "crashed"
+    message: str = ""
+
+
+@dataclass
+class CheckResult:
+    task: str
+    name: str
+    description: str
+    passed: bool
+    message: str = ""
+
+
+@dataclass
+class TaskResult:
+    task: str
+    points: float
+    score: float
+    checks: list = field(default_factory=list)
+
+
+@dataclass
+class NotebookResult:
+    """Everything grading found out about one notebook; plain data (see :meth:`to_dict`)."""
+
+    status: str  # "graded", or why it could not be: "missing-notebook", "invalid-notebook", ...
+    message: str = ""
+    seed: int | None = None
+    cells: list = field(default_factory=list)
+    tasks: dict = field(default_factory=dict)
+
+    @property
+    def score(self):
+        return sum(t.score for t in self.tasks.values())
+
+    @property
+    def max_score(self):
+        return sum(t.points for t in self.tasks.values())
+
+    def to_dict(self):
+        data = asdict(self)
+        data["score"], data["max_score"] = self.score, self.max_score
+        return data
+
+
+class Student:
+    """The student's notebook as seen by the hidden checks.
+
+    Holds the cells to execute and a child process that has executed them. When the
+    child is stopped (a check timed out, student code exited), the next request starts a
+    new child and replays the cells that worked the first time.
+    """
+
+    def __init__(
+        self, cells, *, cell_timeout=CELL_TIMEOUT, check_timeout=CHECK_TIMEOUT, process_options=None
+    ):
+        self.cells = list(cells)
+        self.cell_timeout = cell_timeout
+        self.check_timeout = check_timeout
+        self.cell_results = []
+        self._process_options = dict(process_options or {})
+        self._process = None
+
+    def prepare(self):
+        """Execute every cell once, recording how each went; return the cell results."""
+        self._start()
+        for cell in self.cells:
+            self.cell_results.append(self._exec_first_time(cell))
+        return self.cell_results
+
+    def _start(self):
+        self._process = StudentProcess(**self._process_options).start()
+
+    def _exec_first_time(self, cell):
+        if not self._process.alive:
+            self._restart()
+        try:
+            self._process.exec_cell(cell.cell_id, cell.source, timeout=self.cell_timeout)
+            return CellResult(cell.cell_id, "ok")
+        except StudentCodeError as exc:
+            return CellResult(cell.cell_id, "error", str(exc))
+        except TimeoutError:
+            return CellResult(
+                cell.cell_id,
+                "timeout",
+                f"cell {cell.cell_id} ran longer than "
+                f"{self.cell_timeout:g} s and was stopped; later cells ran without it",
+            )
+        except ChildDied as exc:
+            return CellResult(
+                cell.cell_id,
+                "crashed",
+                f"cell {cell.cell_id} ended the Python process ({exc}); later cells ran without it",
+            )
+
+    def _restart(self):
+        """Start a fresh child and replay the cells that did not hang or crash."""
+        if self._process is not None:
+            self._process.stop()
+        self._start()
+        done = {r.cell_id for r in self.cell_results if r.status in ("ok", "error")}
+        for cell in self.cells:
+            if cell.cell_id in done:
+                try:
+                    self._process.exec_cell(cell.cell_id, cell.source, timeout=self.cell_timeout)
+                except StudentCodeError:
+                    pass
+
+    def _request(self, send, what):
+        if self._process is None or not self._process.alive:
+            self._restart()
+        try:
+            return send()
+        except StudentCodeError as exc:
+            raise CheckFailed(f"your code raised {exc} while the grader {what}") from None
+        except TimeoutError:
+            raise CheckFailed(
+                f"your code did not finish within {self.check_timeout:g} s while the grader "
+                f"{what} (an infinite loop, or far too slow)"
+            ) from None
+        except ChildDied as exc:
+            raise CheckFailed(
+                f"your code ended the Python process ({exc}) while the grader {what}"
+            ) from None
+
+    def run(self, code, *, timeout=None, **inputs):
+        """Run a driver snippet with ``inputs`` bound; return its ``result`` as plain data."""
+        timeout = timeout or self.check_timeout
+        return self._request(
+            lambda: self._process.run(code, timeout=timeout, **inputs), "ran a test of your code"
+        )
+
+    def call(self, name, *args, timeout=None, **kwargs):
+        """Call the student's function ``name``; return its result as plain data."""
+        timeout = timeout or self.check_timeout
+        return self._request(
+            lambda: self._process.call(name, *args, timeout=timeout, **kwargs),
+            f"called {name}()",
+        )
+
+    def has(self, name):
+        return name in self._request(self._process.names, "listed your definitions")
+
+    def close(self):
+        if self._process is not None:
+            self._process.stop()
+            self._process = None
+
+
+class _ChecksPlugin:
+    """pytest plugin giving hidden checks their fixtures and collecting their outcomes."""
+
+    def __init__(self, student, seed):
+        self._student = student
+        self._seed = seed
+        self.results = []
+        self.collection_errors = []
+
+    def pytest_configure(self, config):
+        config.addinivalue_line("markers", "task(task_id): the task a hidden check belongs to")
+
+    @pytest.fixture
+    def student(self):
+        return self._student
+
+    @pytest.fixture
+    def rng(self, request):
+        return np.random.default_rng([self._seed, zlib.crc32(request.node.nodeid.encode())])
+
+    def pytest_collectreport(self, report):
+        if report.failed:
+            self.collection_errors.append(str(report.longrepr))
+
+    @pytest.hookimpl(hookwrapper=True)
+    def pytest_runtest_makereport(self, item, call):
+        outcome = yield
+        report = outcome.get_result()
+        if report.when == "call" or (report.when == "setup" and report.failed):
+            marker = item.get_closest_marker("task")
+            doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
+            message = ""
+            if call.excinfo is not None:
+                exc = call.excinfo.value
+                if isinstance(exc, CheckFailed):
+                    message = str(exc)
+                else:
+                    message = f"your answer had an unexpected form ({type(exc).__name__}: {exc})"
+            self.results.append(
+                CheckResult(
+                    task=marker.args[0] if marker else "",
+                    name=item.name,
+                    description=doc,
+                    passed=report.passed,
+                    message=message,
+                )
+            )
+
+
+def run_checks(assignment, student, seed, checks_dir=CHECKS_DIR):
+    """Run the hidden checks of ``assignment`` against ``student``; return CheckResults."""
+    plugin = _ChecksPlugin(student, seed)
+    args = [
+        str(checks_module(assignment, checks_dir)),
+        "-c",
+        str(CHECKS_DIR / "pytest.ini"),
+        "--rootdir",
+        str(checks_dir),
+        "--import-mode=importlib",
+        "--assert=plain",
+        "-p",
+        "no:cacheprovider",
+        "-q",
+    ]
+    sink = io.StringIO()
+    with redirect_stdout(sink), redirect_stderr(sink):
+        exit_code = pytest.main(args, plugins=[plugin])
+    if plugin.collection_errors or exit_code not in (0, 1):
+        raise RuntimeError(
+            f"the hidden checks of {assignment} could not run (pytest exit code {exit_code}):\n"
+            + "\n".join(plugin.collection_errors)
+            + sink.getvalue()[-3000:]
+        )
+    return plugin.results
+
+
+def score_tasks(points, checks):
+    """A task scores its points when it has checks and every one of them passed."""
+    tasks = {}
+    for task_id, task_points_value in points.items():
+        mine = [c for c in checks if c.task == task_id]
+        passed = bool(mine) and all(c.passed for c in mine)
+        tasks[task_id] = TaskResult(
+            task_id, task_points_value, task_points_value if passed else 0.0, mine
+        )
+    return tasks
+
+
+def grade_notebook(
+    notebook,
+    assignment,
+    *,
+    seed=None,
+    cell_timeout=CELL_TIMEOUT,
+    check_timeout=CHECK_TIMEOUT,
+    checks_dir=CHECKS_DIR,
+):
+    """Grade a parsed notebook against the hidden checks of ``assignment``."""
+    seed = secrets.randbits(63) if seed is None else seed
+    student = Student(
+        cells_to_run(notebook), cell_timeout=cell_timeout, check_timeout=check_timeout
+    )
+    try:
+        cells = student.prepare()
+        checks = run_checks(assignment, student, seed, checks_dir)
+    finally:
+        student.close()
+    return NotebookResult(
+        "graded", seed=seed, cells=cells, tasks=score_tasks(task_points(notebook), checks)
+    )
+
+
+def reference_student(assignment, checks_dir=CHECKS_DIR):
+    """A :class:`Student` whose names come from ``course_utils`` instead of a notebook.
+
+    Runs the check module's ``REFERENCE_SETUP`` code in a child allowed to import the
+    reference package, so the hidden checks can be run against ``course_utils`` itself.
+    """
+    spec = importlib.util.spec_from_file_location(
+        f"_reference_{assignment}", checks_module(assignment, checks_dir)
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    project_root = str(Path(__file__).resolve().parents[1])
+    options = {"blocked": (), "sys_path": [project_root, *StudentProcess().sys_path]}
+    return Student([CodeCell("reference", module.REFERENCE_SETUP)], process_options=options)
+
+
+__all__ = [
+    "CellResult",
+    "CheckResult",
+    "NotebookResult",
+    "Student",
+    "TaskResult",
+    "grade_notebook",
+    "reference_student",
+    "run_checks",
+    "score_tasks",
+]

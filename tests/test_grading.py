@@ -1,0 +1,181 @@
+"""Grading one notebook: cells run in a child, checks decide in the trusted process."""
+
+import textwrap
+
+import nbformat
+import pytest
+
+from autograder.grading import grade_notebook, reference_student, run_checks
+from autograder.notebook import SubmissionError, cells_to_run, read_notebook
+
+TOY_CHECKS = '''
+import numpy as np
+from autograder.checking import expect_close, task
+
+REFERENCE_SETUP = "from course_utils.schedules import cosine_annealing_lr as lr_at"
+
+
+@task("99.1")
+def test_square(student, rng):
+    """square(x) returns x * x elementwise"""
+    x = rng.normal(size=4)
+    expect_close(student.call("square", x), x * x, what="square(x)")
+
+
+@task("99.2")
+def test_cosine(student, rng):
+    """lr_at(t, ...) follows the cosine schedule"""
+    t = int(rng.integers(0, 10))
+    got = student.run("result = lr_at(t, 1.0, 10)", t=t)
+    expect_close(got, 0.5 * (1 + np.cos(np.pi * t / 10)), what="lr_at(t, 1.0, 10)")
+'''
+
+
+def cell(source, **nbgrader):
+    c = nbformat.v4.new_code_cell(textwrap.dedent(source))
+    if nbgrader:
+        c.metadata["nbgrader"] = {"schema_version": 3, **nbgrader}
+    return c
+
+
+def toy_notebook(square="x * x", extra_cells=()):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        cell("import numpy as np\nimport math", grade_id="setup", locked=True),
+        cell(f"def square(x):\n    return {square}\n", grade_id="99.1-answer", solution=True),
+        cell(
+            "assert False, 'visible tests never run in grading'",
+            grade_id="99.1",
+            grade=True,
+            points=2,
+        ),
+        cell(
+            "def lr_at(t, base, T):\n    return 0.5 * base * (1 + math.cos(math.pi * t / T))\n",
+            grade_id="99.2-answer",
+            solution=True,
+        ),
+        cell("assert True", grade_id="99.2", grade=True, points=3),
+        cell("import time\ntime.sleep(100)", grade_id="99.2-demo", locked=True),
+        *extra_cells,
+    ]
+    return nb
+
+
+@pytest.fixture
+def checks_dir(tmp_path):
+    (tmp_path / "test_99_toy.py").write_text(TOY_CHECKS)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    return tmp_path
+
+
+def grade(nb, checks_dir, **kwargs):
+    return grade_notebook(nb, "99_toy", seed=1, checks_dir=checks_dir, **kwargs)
+
+
+def test_correct_notebook_scores_full_marks(checks_dir):
+    result = grade(toy_notebook(), checks_dir)
+    assert result.status == "graded"
+    assert {t: r.score for t, r in result.tasks.items()} == {"99.1": 2.0, "99.2": 3.0}
+    assert result.score == result.max_score == 5.0
+
+
+def test_wrong_answer_loses_only_its_task_with_a_message(checks_dir):
+    result = grade(toy_notebook(square="x * 2"), checks_dir)
+    assert result.tasks["99.1"].score == 0 and result.tasks["99.2"].score == 3
+    [check] = result.tasks["99.1"].checks
+    assert check.description == "square(x) returns x * x elementwise"
+    assert check.message.startswith("square(x): expected array of shape (4,)")
+
+
+def test_demo_and_test_cells_are_not_executed(checks_dir):
+    ran = [c.cell_id for c in cells_to_run(toy_notebook())]
+    assert ran == ["setup", "99.1-answer", "99.2-answer"]
+
+
+def test_printing_plotting_stderr_and_extra_cells_cost_nothing(checks_dir):
+    noisy = cell(
+        """
+        import sys, warnings
+        import matplotlib.pyplot as plt
+        print("debug output")
+        print("a warning", file=sys.stderr)
+        warnings.warn("careful")
+        plt.plot([1, 2, 3]); plt.show()
+        def helper(v):
+            return v
+        %matplotlib inline
+        """
+    )
+    result = grade(toy_notebook(extra_cells=[noisy]), checks_dir)
+    assert result.score == 5.0
+    assert [c.status for c in result.cells] == ["ok"] * 4
+
+
+def test_hanging_and_exiting_cells_are_contained(checks_dir):
+    hang = cell("while True:\n    pass\n")
+    leave = cell("import os\nos._exit(1)\n")
+    result = grade(toy_notebook(extra_cells=[hang, leave]), checks_dir, cell_timeout=2)
+    assert [c.status for c in result.cells][-2:] == ["timeout", "crashed"]
+    assert result.score == 5.0
+
+
+def test_exit_inside_a_function_fails_only_that_task(checks_dir):
+    bad = toy_notebook(square="__import__('os')._exit(0)")
+    result = grade(bad, checks_dir)
+    assert result.tasks["99.1"].score == 0
+    assert "ended the Python process" in result.tasks["99.1"].checks[0].message
+    assert result.tasks["99.2"].score == 3
+
+
+def test_infinite_loop_in_a_function_times_out(checks_dir):
+    bad = toy_notebook(square="[0 for _ in iter(int, 1)]")
+    result = grade(bad, checks_dir, check_timeout=2)
+    assert result.tasks["99.1"].score == 0
+    assert "did not finish within 2 s" in result.tasks["99.1"].checks[0].message
+    assert result.tasks["99.2"].score == 3
+
+
+def test_tampering_with_numpy_testing_gains_nothing(checks_dir):
+    tamper = cell(
+        """
+        import numpy as np
+        np.allclose = lambda *a, **k: True
+        np.testing.assert_allclose = lambda *a, **k: None
+        class Liar(float):
+            def __eq__(self, other):
+                return True
+        def square(x):
+            return Liar(0.0)
+        get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
+        """
+    )
+    result = grade(toy_notebook(extra_cells=[tamper]), checks_dir)
+    assert result.tasks["99.1"].score == 0
+
+
+def test_task_without_checks_scores_nothing(checks_dir):
+    nb = toy_notebook()
+    nb.cells.append(cell("pass", grade_id="99.3", grade=True, points=1))
+    result = grade(nb, checks_dir)
+    assert result.tasks["99.3"].score == 0 and result.tasks["99.3"].checks == []
+
+
+def test_checks_run_against_the_reference_package(checks_dir):
+    student = reference_student("99_toy", checks_dir)
+    try:
+        student.prepare()
+        results = run_checks("99_toy", student, seed=3, checks_dir=checks_dir)
+    finally:
+        student.close()
+    assert {r.name: r.passed for r in results} == {"test_square": False, "test_cosine": True}
+
+
+def test_invalid_and_missing_notebooks_get_a_status(tmp_path):
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text('{"cells": [')
+    with pytest.raises(SubmissionError) as info:
+        read_notebook(broken)
+    assert info.value.status == "invalid-notebook"
+    with pytest.raises(SubmissionError) as info:
+        read_notebook(tmp_path / "absent.ipynb")
+    assert info.value.status == "missing-notebook"
