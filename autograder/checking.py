@@ -83,8 +83,8 @@ def expect_close(actual, expected, *, rtol=1e-8, atol=0.0, what="result"):
         fail(
             f"{what}: expected {_summary(expected)}, got {_summary(actual)}; "
             f"{int(bad.sum())} of {bad.size} values differ, e.g.{where} expected "
-            f"{expected[index]!r} but got {actual[index]!r} (tolerance rtol={rtol:g}, "
-            f"atol={atol:g})"
+            f"{float(expected[index])!r} but got {float(actual[index])!r} "
+            f"(tolerance rtol={rtol:g}, atol={atol:g})"
         )
 
 

@@ -19,7 +19,22 @@ from pathlib import Path
 import nbformat
 from IPython.core.inputtransformer2 import TransformerManager
 
-TASK_ID = re.compile(r"^\d{2}\.\d+$")
+_TASK_GRADE_ID = re.compile(r"^(\d{2})_(\d+)$")
+
+
+def task_id_of(grade_id):
+    """The task id of a test cell's nbgrader ``grade_id`` (``01_3`` -> ``01.3``), or None.
+
+    nbgrader's metadata schema allows only letters, digits, ``-`` and ``_`` in a grade_id,
+    so the dot of a task id is written as an underscore there.
+    """
+    match = _TASK_GRADE_ID.match(str(grade_id or ""))
+    return f"{match[1]}.{match[2]}" if match else None
+
+
+def grade_id_of(task_id):
+    """The nbgrader ``grade_id`` of a task's test cell (``01.3`` -> ``01_3``)."""
+    return task_id.replace(".", "_")
 
 
 class SubmissionError(Exception):
@@ -102,8 +117,9 @@ def task_points(notebook):
     tasks = {}
     for cell in notebook.cells:
         meta = nbgrader_meta(cell)
-        if is_test_cell(cell) and TASK_ID.match(str(meta.get("grade_id", ""))):
-            tasks[meta["grade_id"]] = float(meta.get("points", 0))
+        task = task_id_of(meta.get("grade_id"))
+        if is_test_cell(cell) and task:
+            tasks[task] = float(meta.get("points", 0))
     return tasks
 
 

@@ -34,7 +34,8 @@ def test_cosine(student, rng):
 def cell(source, **nbgrader):
     c = nbformat.v4.new_code_cell(textwrap.dedent(source))
     if nbgrader:
-        c.metadata["nbgrader"] = {"schema_version": 3, **nbgrader}
+        defaults = {"grade": False, "solution": False, "locked": False}
+        c.metadata["nbgrader"] = {"schema_version": 3, **defaults, **nbgrader}
     return c
 
 
@@ -42,20 +43,20 @@ def toy_notebook(square="x * x", extra_cells=()):
     nb = nbformat.v4.new_notebook()
     nb.cells = [
         cell("import numpy as np\nimport math", grade_id="setup", locked=True),
-        cell(f"def square(x):\n    return {square}\n", grade_id="99.1-answer", solution=True),
+        cell(f"def square(x):\n    return {square}\n", grade_id="99_1-answer", solution=True),
         cell(
             "assert False, 'visible tests never run in grading'",
-            grade_id="99.1",
+            grade_id="99_1",
             grade=True,
             points=2,
         ),
         cell(
             "def lr_at(t, base, T):\n    return 0.5 * base * (1 + math.cos(math.pi * t / T))\n",
-            grade_id="99.2-answer",
+            grade_id="99_2-answer",
             solution=True,
         ),
-        cell("assert True", grade_id="99.2", grade=True, points=3),
-        cell("import time\ntime.sleep(100)", grade_id="99.2-demo", locked=True),
+        cell("assert True", grade_id="99_2", grade=True, locked=True, points=3),
+        cell("import time\ntime.sleep(100)", grade_id="99_2-demo", locked=True),
         *extra_cells,
     ]
     return nb
@@ -89,7 +90,7 @@ def test_wrong_answer_loses_only_its_task_with_a_message(checks_dir):
 
 def test_demo_and_test_cells_are_not_executed(checks_dir):
     ran = [c.cell_id for c in cells_to_run(toy_notebook())]
-    assert ran == ["setup", "99.1-answer", "99.2-answer"]
+    assert ran == ["setup", "99_1-answer", "99_2-answer"]
 
 
 def test_printing_plotting_stderr_and_extra_cells_cost_nothing(checks_dir):
@@ -155,7 +156,7 @@ def test_tampering_with_numpy_testing_gains_nothing(checks_dir):
 
 def test_task_without_checks_scores_nothing(checks_dir):
     nb = toy_notebook()
-    nb.cells.append(cell("pass", grade_id="99.3", grade=True, points=1))
+    nb.cells.append(cell("pass", grade_id="99_3", grade=True, points=1))
     result = grade(nb, checks_dir)
     assert result.tasks["99.3"].score == 0 and result.tasks["99.3"].checks == []
 

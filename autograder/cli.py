@@ -1,0 +1,181 @@
+"""Command line of the grader: ``python -m autograder grade | report | feedback | check``."""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from autograder import nbgrader_bridge, reports
+from autograder.course import Course
+from autograder.grading import CHECKS_DIR, grade_notebook
+from autograder.notebook import SubmissionError, read_notebook, task_points
+
+
+def _course(args):
+    return Course(args.course_dir)
+
+
+def cmd_grade(args):
+    course = _course(args)
+
+    def progress(result, seconds):
+        print(
+            f"  {result.student:<24} {result.score:g}/{result.max_score:g}  "
+            f"{result.status}  ({seconds:.1f} s)",
+            flush=True,
+        )
+
+    print(f"Grading {args.assignment} in {course.root}")
+    results = course.grade(
+        args.assignment,
+        args.student,
+        seed=args.seed,
+        progress=progress,
+        cell_timeout=args.cell_timeout,
+        check_timeout=args.check_timeout,
+    )
+    if not results:
+        print(f"No submissions of {args.assignment} in {course.root / 'submitted'}")
+        return 0
+    rows, tasks = reports.report_rows(course, args.assignment)
+    print()
+    print(reports.format_table(rows, tasks))
+    print(f"\nResults: {course.root / 'autograded'}/<student>/{args.assignment}/")
+    return 0
+
+
+def cmd_report(args):
+    course = _course(args)
+    rows, tasks = reports.report_rows(course, args.assignment)
+    reports.write_csv(rows, tasks, args.csv)
+    print(reports.format_table(rows, tasks))
+    print(f"\nWrote {args.csv} ({len(rows)} students)")
+    return 0
+
+
+def cmd_feedback(args):
+    course = _course(args)
+    written = []
+    for result in course.load_results(args.assignment):
+        folder = course.root / "feedback" / result["student"] / args.assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "feedback.txt"
+        path.write_text(reports.feedback_text(result))
+        written.append(path)
+    html = nbgrader_bridge.generate_feedback(course.root, args.assignment)
+    for path in written:
+        print(path)
+    print(f"\nWrote feedback for {len(written)} students in {course.root / 'feedback'}")
+    if not html["success"]:
+        print("nbgrader could not make the HTML feedback:\n" + html.get("log", ""), file=sys.stderr)
+    return 0
+
+
+def assignment_of(notebook, path):
+    """The assignment a notebook belongs to, from its task ids (``01.3`` -> ``01_...``)."""
+    prefixes = {task.split(".")[0] for task in task_points(notebook)}
+    candidates = [p.stem[len("test_") :] for p in sorted(CHECKS_DIR.glob("test_*.py"))]
+    matches = [c for c in candidates if c.split("_")[0] in prefixes] or [
+        c for c in candidates if c == Path(path).stem
+    ]
+    if len(matches) != 1:
+        raise SubmissionError(
+            "unknown-assignment",
+            f"cannot tell which assignment {Path(path).name} belongs to (its task cells "
+            f"carry ids {sorted(prefixes) or 'none'}); known assignments: {', '.join(candidates)}",
+        )
+    return matches[0]
+
+
+def cmd_check(args):
+    try:
+        notebook = read_notebook(args.notebook)
+        assignment = args.assignment or assignment_of(notebook, args.notebook)
+    except SubmissionError as exc:
+        print(f"{exc.status}: {exc.message}", file=sys.stderr)
+        return 2
+    print(f"Checking {args.notebook} against the hidden checks of {assignment} ...", flush=True)
+    result = grade_notebook(
+        notebook,
+        assignment,
+        seed=args.seed,
+        cell_timeout=args.cell_timeout,
+        check_timeout=args.check_timeout,
+    )
+    summary = {
+        "student": "you",
+        "assignment": assignment,
+        "status": result.status,
+        "message": result.message,
+        "score": result.score,
+        "max_score": result.max_score,
+        "notebooks": {"notebook": result.to_dict()},
+    }
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print(reports.feedback_text(summary))
+    return 0 if result.score == result.max_score else 1
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="python -m autograder",
+        description="Grade notebooks with hidden checks run outside the student's process.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+
+    def timeouts(sub):
+        sub.add_argument("--seed", type=int, help="seed of the randomized checks (default: fresh)")
+        sub.add_argument(
+            "--cell-timeout",
+            type=float,
+            default=60.0,
+            metavar="S",
+            help="seconds one notebook cell may run (default 60)",
+        )
+        sub.add_argument(
+            "--check-timeout",
+            type=float,
+            default=30.0,
+            metavar="S",
+            help="seconds student code may run for one check (default 30)",
+        )
+
+    def course_dir(sub):
+        sub.add_argument("--course-dir", default=".", help="course root (default: current)")
+
+    grade = commands.add_parser("grade", help="grade submitted/<student>/ASSIGNMENT/")
+    grade.add_argument("assignment")
+    course_dir(grade)
+    grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    timeouts(grade)
+    grade.set_defaults(run=cmd_grade)
+
+    report = commands.add_parser("report", help="write the gradebook of ASSIGNMENT as CSV")
+    report.add_argument("assignment")
+    course_dir(report)
+    report.add_argument("--csv", required=True, help="path of the CSV file to write")
+    report.set_defaults(run=cmd_report)
+
+    feedback = commands.add_parser("feedback", help="write feedback files for ASSIGNMENT")
+    feedback.add_argument("assignment")
+    course_dir(feedback)
+    feedback.set_defaults(run=cmd_feedback)
+
+    check = commands.add_parser("check", help="self-study: check one notebook, print feedback")
+    check.add_argument("notebook")
+    check.add_argument("--assignment", help="assignment id (default: from the task ids)")
+    check.add_argument("--json", action="store_true", help="print the result as JSON")
+    timeouts(check)
+    check.set_defaults(run=cmd_check)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    try:
+        return args.run(args)
+    except FileNotFoundError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2

@@ -1,0 +1,190 @@
+"""Grading a whole assignment in a course directory, and the reports made from it.
+
+A course directory holds ``nbgrader_config.py``, ``source/<assignment>/`` and
+``submitted/<student>/<assignment>/<notebook>.ipynb`` (nbgrader's layout); it can live
+anywhere. Grading writes nbgrader's ``gradebook.db`` and ``autograded/`` there, and our
+per-student result ``autograded/<student>/<assignment>/grading-results.json``.
+
+A submission that cannot be read (missing, renamed or broken notebook) gets a status and
+zero points and never stops the batch.
+"""
+
+import json
+import secrets
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from autograder import nbgrader_bridge
+from autograder.grading import CHECKS_DIR, NotebookResult, TaskResult, grade_notebook
+from autograder.notebook import SubmissionError, read_notebook, task_points
+
+RESULTS_NAME = "grading-results.json"
+
+
+@dataclass
+class StudentResult:
+    student: str
+    assignment: str
+    status: str
+    message: str = ""
+    notebooks: dict = field(default_factory=dict)  # name -> NotebookResult
+
+    @property
+    def score(self):
+        return sum(n.score for n in self.notebooks.values())
+
+    @property
+    def max_score(self):
+        return sum(n.max_score for n in self.notebooks.values())
+
+    def tasks(self):
+        return {t: r for n in self.notebooks.values() for t, r in n.tasks.items()}
+
+    def to_dict(self):
+        return {
+            "student": self.student,
+            "assignment": self.assignment,
+            "status": self.status,
+            "message": self.message,
+            "score": self.score,
+            "max_score": self.max_score,
+            "notebooks": {name: n.to_dict() for name, n in self.notebooks.items()},
+        }
+
+
+class Course:
+    def __init__(self, root, checks_dir=CHECKS_DIR):
+        self.root = Path(root).resolve()
+        self.checks_dir = Path(checks_dir)
+        if not (self.root / "source").is_dir():
+            raise FileNotFoundError(
+                f"{self.root} is not a course directory: it has no source/ folder "
+                "(pass --course-dir, or run from the course root)"
+            )
+
+    def source_notebooks(self, assignment):
+        folder = self.root / "source" / assignment
+        notebooks = sorted(folder.glob("*.ipynb"))
+        if not notebooks:
+            known = ", ".join(
+                sorted(p.name for p in (self.root / "source").iterdir() if p.is_dir())
+            )
+            raise FileNotFoundError(
+                f"assignment {assignment!r} has no notebook in {folder}; known: {known}"
+            )
+        return {p.stem: p for p in notebooks}
+
+    def task_points(self, assignment):
+        points = {}
+        for path in self.source_notebooks(assignment).values():
+            points.update(task_points(read_notebook(path)))
+        return points
+
+    def students(self, assignment):
+        submitted = self.root / "submitted"
+        if not submitted.is_dir():
+            return []
+        return sorted(p.name for p in submitted.iterdir() if (p / assignment).is_dir())
+
+    def submission_dir(self, student, assignment):
+        return self.root / "submitted" / student / assignment
+
+    def results_path(self, student, assignment):
+        return self.root / "autograded" / student / assignment / RESULTS_NAME
+
+    def ensure_generated(self, assignment):
+        """Record the assignment in the gradebook (nbgrader generate_assignment) if needed."""
+        if not nbgrader_bridge.assignment_in_gradebook(self.root, assignment):
+            nbgrader_bridge.generate_assignment(self.root, assignment)
+
+    def _precheck(self, student, assignment):
+        """Read every expected notebook; return (notebooks, failure) where failure is an error."""
+        folder = self.submission_dir(student, assignment)
+        notebooks, failures = {}, []
+        for name in self.source_notebooks(assignment):
+            path = folder / f"{name}.ipynb"
+            try:
+                notebooks[name] = read_notebook(path)
+            except SubmissionError as exc:
+                others = sorted(p.name for p in folder.glob("*.ipynb"))
+                if exc.status == "missing-notebook" and others:
+                    exc = SubmissionError(
+                        "renamed-notebook",
+                        f"{name}.ipynb was not found; the submission has {', '.join(others)}. "
+                        f"Rename your notebook to {name}.ipynb and submit again",
+                    )
+                failures.append(exc)
+        return notebooks, failures
+
+    def _blank_result(self, assignment, status, message):
+        points = self.task_points(assignment)
+        tasks = {t: TaskResult(t, p, 0.0) for t, p in points.items()}
+        return NotebookResult(status, message=message, tasks=tasks)
+
+    def grade_student(self, assignment, student, *, seed=None, **timeouts):
+        _, failures = self._precheck(student, assignment)
+        if failures:
+            first = failures[0]
+            nbgrader_bridge.record_ungradable(self.root, assignment, student)
+            result = StudentResult(student, assignment, first.status, first.message)
+            result.notebooks["(submission)"] = self._blank_result(
+                assignment, first.status, first.message
+            )
+            return self._save(result)
+
+        graded = {}
+
+        def grade(notebook, assignment_id, student_id, notebook_name):
+            graded[notebook_name] = grade_notebook(
+                notebook, assignment_id, seed=seed, checks_dir=self.checks_dir, **timeouts
+            )
+            return graded[notebook_name]
+
+        outcome = nbgrader_bridge.autograde(self.root, assignment, student, grade)
+        if not outcome["success"]:
+            log = (outcome.get("log") or "") + (outcome.get("error") or "")
+            message = "nbgrader could not autograde this submission: " + log.strip()[-2000:]
+            nbgrader_bridge.record_ungradable(self.root, assignment, student)
+            result = StudentResult(student, assignment, "nbgrader-error", message)
+            result.notebooks["(submission)"] = self._blank_result(
+                assignment, "nbgrader-error", message
+            )
+            return self._save(result)
+        status = "graded"
+        broken = [c for n in graded.values() for c in n.cells if c.status in ("timeout", "crashed")]
+        if broken:
+            status = f"{broken[0].status} in cell {broken[0].cell_id}"
+        return self._save(StudentResult(student, assignment, status, notebooks=graded))
+
+    def _save(self, result):
+        path = self.results_path(result.student, result.assignment)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(result.to_dict(), indent=1))
+        return result
+
+    def grade(self, assignment, students=None, *, seed=None, progress=None, **timeouts):
+        """Grade every (or the named) student's submission; return StudentResults."""
+        students = list(students) if students else self.students(assignment)
+        self.ensure_generated(assignment)
+        seed = secrets.randbits(63) if seed is None else seed
+        results = []
+        for student in students:
+            if not self.submission_dir(student, assignment).is_dir():
+                raise FileNotFoundError(
+                    f"no submission of {assignment} for student {student!r} in "
+                    f"{self.root / 'submitted'}"
+                )
+            started = time.perf_counter()
+            results.append(self.grade_student(assignment, student, seed=seed, **timeouts))
+            if progress:
+                progress(results[-1], time.perf_counter() - started)
+        return results
+
+    def load_results(self, assignment):
+        results = []
+        for student in self.students(assignment):
+            path = self.results_path(student, assignment)
+            if path.is_file():
+                results.append(json.loads(path.read_text()))
+        return results

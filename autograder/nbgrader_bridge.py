@@ -1,0 +1,204 @@
+"""Running our grading inside nbgrader, so its gradebook, formgrader and export keep working.
+
+``nbgrader autograde`` sanitizes a submission (restores locked and test cells from the
+source), executes it in the student's kernel, and saves the grades it reads off the test
+cells' outputs. :func:`autograde` runs the same converter with one change in its
+pipeline: :class:`TrustedChecks` takes the place of ``Execute``. It grades the sanitized
+notebook with the hidden checks and writes each task's verdict into the task's test cell
+as an output that nbgrader reads: an error output for a failed task (0 points), a plain
+output otherwise (full points). The pipeline after it is nbgrader's own.
+
+Autograde pipeline, in order: nbgrader's sanitize preprocessors, then
+``TrustedChecks, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+AssignLatePenalties, CheckCellMetadata``.
+"""
+
+import logging
+import os
+import sys
+import warnings
+from pathlib import Path
+
+import nbformat
+from nbconvert.preprocessors import ClearMetadataPreprocessor
+from nbgrader.api import Gradebook, MissingEntry
+from nbgrader.apps import NbGraderAPI
+from nbgrader.converters import Autograde
+from nbgrader.coursedir import CourseDirectory
+from nbgrader.preprocessors import (
+    AssignLatePenalties,
+    CheckCellMetadata,
+    LimitOutput,
+    NbGraderPreprocessor,
+    SaveAutoGrades,
+)
+from nbgrader.utils import capture_log, temp_attrs
+from sqlalchemy.exc import SAWarning
+from traitlets.config import Config, PyFileConfigLoader
+
+from autograder.notebook import is_test_cell, nbgrader_meta, task_id_of
+
+
+def _put_environment_scripts_on_path():
+    """nbgrader runs the ``alembic`` script of its environment when it creates a gradebook;
+    make sure it is found when Python was started without activating the environment."""
+    scripts = os.path.dirname(sys.executable)
+    path = os.environ.get("PATH", "")
+    if scripts not in path.split(os.pathsep):
+        os.environ["PATH"] = scripts + os.pathsep + path
+
+
+def load_config(course_dir):
+    """The course's nbgrader configuration, rooted at ``course_dir`` wherever it lives."""
+    course_dir = Path(course_dir).resolve()
+    config = Config()
+    if (course_dir / "nbgrader_config.py").is_file():
+        config = PyFileConfigLoader("nbgrader_config.py", path=str(course_dir)).load_config()
+    config.CourseDirectory.root = str(course_dir)
+    return config
+
+
+def course_directory(course_dir):
+    config = load_config(course_dir)
+    return CourseDirectory(config=config), config
+
+
+def verdict_outputs(task):
+    """Outputs for a task's test cell: an error when it failed, a summary when it passed."""
+    lines = [f"Task {task.task}: {task.score:g} of {task.points:g} points"]
+    for check in task.checks:
+        mark = "passed" if check.passed else "FAILED"
+        lines.append(f"  [{mark}] {check.description}")
+        if check.message:
+            lines.append(f"           {check.message}")
+    if not task.checks:
+        lines.append("  no hidden check covers this task; ask your instructor")
+    text = "\n".join(lines) + "\n"
+    if task.score >= task.points and task.checks:
+        return [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    return [
+        nbformat.v4.new_output(
+            "error", ename=f"Task {task.task} failed", evalue=text, traceback=text.splitlines()
+        )
+    ]
+
+
+def cell_outputs(cell_result):
+    return [
+        nbformat.v4.new_output(
+            "error",
+            ename=f"Cell {cell_result.status}",
+            evalue=cell_result.message,
+            traceback=[cell_result.message],
+        )
+    ]
+
+
+def annotate(notebook, result):
+    """Write the grading result into the notebook's cells (test cells and broken cells)."""
+    broken = {c.cell_id: c for c in result.cells if c.status != "ok"}
+    for cell in notebook.cells:
+        if cell.cell_type != "code":
+            continue
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        task = task_id_of(grade_id)
+        if is_test_cell(cell) and task in result.tasks:
+            cell.outputs = verdict_outputs(result.tasks[task])
+        elif grade_id in broken:
+            cell.outputs = cell_outputs(broken[grade_id])
+
+
+class TrustedChecks(NbGraderPreprocessor):
+    """Grades a sanitized notebook with the hidden checks instead of executing it."""
+
+    def __init__(self, grade, **kwargs):
+        super().__init__(**kwargs)
+        self.grade = grade
+
+    def preprocess(self, nb, resources):
+        info = resources["nbgrader"]
+        result = self.grade(nb, info["assignment"], info["student"], info["notebook"])
+        annotate(nb, result)
+        return nb, resources
+
+
+def autograde(course_dir, assignment, student, grade):
+    """Run nbgrader's autograde converter for one student with :class:`TrustedChecks`.
+
+    ``grade(notebook, assignment, student, notebook_name)`` returns a NotebookResult.
+    Returns nbgrader's ``{"success": bool, "log": str, "error": str}``.
+    """
+    coursedir, config = course_directory(course_dir)
+    config.Autograde.create_student = True
+    with temp_attrs(coursedir, assignment_id=assignment, student_id=student):
+        converter = Autograde(coursedir=coursedir, config=config)
+        converter.force = True
+        converter.autograde_preprocessors = [
+            TrustedChecks(grade),
+            ClearMetadataPreprocessor,
+            LimitOutput,
+            SaveAutoGrades,
+            AssignLatePenalties,
+            CheckCellMetadata,
+        ]
+        converter.log.setLevel(logging.WARNING)
+        return capture_log(converter)
+
+
+def generate_assignment(course_dir, assignment):
+    """``nbgrader generate_assignment``: write release/ and record the assignment's cells."""
+    _put_environment_scripts_on_path()
+    coursedir, config = course_directory(course_dir)
+    config.GenerateAssignment.create_assignment = True
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    api.log.setLevel(logging.WARNING)
+    result = api.generate_assignment(assignment, force=True, create=True)
+    if not result["success"]:
+        raise RuntimeError(f"nbgrader could not generate {assignment}:\n{result.get('log', '')}")
+    return result
+
+
+def assignment_in_gradebook(course_dir, assignment):
+    coursedir, _ = course_directory(course_dir)
+    if not os.path.exists(Path(course_dir) / "gradebook.db"):
+        return False
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        try:
+            return bool(gradebook.find_assignment(assignment).notebooks)
+        except MissingEntry:
+            return False
+
+
+def record_ungradable(course_dir, assignment, student):
+    """Enter a submission nbgrader could not read, so export shows it (with 0 points)."""
+    coursedir, _ = course_directory(course_dir)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook, warnings.catch_warnings():
+        # nbgrader's own session handling warns here about objects it adds itself
+        warnings.simplefilter("ignore", SAWarning)
+        gradebook.update_or_create_student(student)
+        gradebook.update_or_create_submission(assignment, student)
+
+
+def gradebook_scores(course_dir, assignment, student):
+    """``{task id or grade_id: (score, max_score)}`` of one submission, or None."""
+    coursedir, _ = course_directory(course_dir)
+    with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook:
+        try:
+            submission = gradebook.find_submission(assignment, student)
+        except MissingEntry:
+            return None
+        scores = {}
+        for notebook in submission.notebooks:
+            for grade in notebook.grades:
+                name = task_id_of(grade.name) or grade.name
+                scores[name] = (float(grade.score or 0.0), float(grade.max_score))
+        return scores
+
+
+def generate_feedback(course_dir, assignment):
+    """``nbgrader generate_feedback``: HTML of each autograded notebook in feedback/."""
+    coursedir, config = course_directory(course_dir)
+    config.HTMLExporter.template_name = "feedback"
+    api = NbGraderAPI(coursedir=coursedir, config=config)
+    api.log.setLevel(logging.WARNING)
+    return api.generate_feedback(assignment, force=True)
