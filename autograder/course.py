@@ -18,6 +18,7 @@ from pathlib import Path
 from autograder import nbgrader_bridge
 from autograder.grading import CHECKS_DIR, NotebookResult, TaskResult, grade_notebook
 from autograder.notebook import SubmissionError, read_notebook, task_points
+from autograder.sandbox.runner import Zygote
 
 RESULTS_NAME = "grading-results.json"
 
@@ -122,7 +123,7 @@ class Course:
         tasks = {t: TaskResult(t, p, 0.0) for t, p in points.items()}
         return NotebookResult(status, message=message, tasks=tasks)
 
-    def grade_student(self, assignment, student, *, seed=None, **timeouts):
+    def grade_student(self, assignment, student, *, seed=None, zygote=None, **timeouts):
         _, failures = self._precheck(student, assignment)
         if failures:
             first = failures[0]
@@ -137,7 +138,12 @@ class Course:
 
         def grade(notebook, assignment_id, student_id, notebook_name):
             graded[notebook_name] = grade_notebook(
-                notebook, assignment_id, seed=seed, checks_dir=self.checks_dir, **timeouts
+                notebook,
+                assignment_id,
+                seed=seed,
+                checks_dir=self.checks_dir,
+                zygote=zygote,
+                **timeouts,
             )
             return graded[notebook_name]
 
@@ -168,17 +174,22 @@ class Course:
         students = list(students) if students else self.students(assignment)
         self.ensure_generated(assignment)
         seed = secrets.randbits(63) if seed is None else seed
-        results = []
         for student in students:
             if not self.submission_dir(student, assignment).is_dir():
                 raise FileNotFoundError(
                     f"no submission of {assignment} for student {student!r} in "
                     f"{self.root / 'submitted'}"
                 )
-            started = time.perf_counter()
-            results.append(self.grade_student(assignment, student, seed=seed, **timeouts))
-            if progress:
-                progress(results[-1], time.perf_counter() - started)
+        results = []
+        with Zygote() as zygote:
+            for student in students:
+                started = time.perf_counter()
+                result = self.grade_student(
+                    assignment, student, seed=seed, zygote=zygote, **timeouts
+                )
+                results.append(result)
+                if progress:
+                    progress(result, time.perf_counter() - started)
         return results
 
     def load_results(self, assignment):

@@ -97,13 +97,20 @@ class Student:
     """
 
     def __init__(
-        self, cells, *, cell_timeout=CELL_TIMEOUT, check_timeout=CHECK_TIMEOUT, process_options=None
+        self,
+        cells,
+        *,
+        cell_timeout=CELL_TIMEOUT,
+        check_timeout=CHECK_TIMEOUT,
+        process_options=None,
+        zygote=None,
     ):
         self.cells = list(cells)
         self.cell_timeout = cell_timeout
         self.check_timeout = check_timeout
         self.cell_results = []
         self._process_options = dict(process_options or {})
+        self._zygote = zygote
         self._process = None
 
     def prepare(self):
@@ -114,6 +121,12 @@ class Student:
         return self.cell_results
 
     def _start(self):
+        if self._zygote is not None:
+            try:
+                self._process = self._zygote.spawn()
+                return
+            except (OSError, ChildDied):
+                self._zygote = None  # the zygote is gone: start children directly
         self._process = StudentProcess(**self._process_options).start()
 
     def _exec_first_time(self, cell):
@@ -288,11 +301,19 @@ def grade_notebook(
     cell_timeout=CELL_TIMEOUT,
     check_timeout=CHECK_TIMEOUT,
     checks_dir=CHECKS_DIR,
+    zygote=None,
 ):
-    """Grade a parsed notebook against the hidden checks of ``assignment``."""
+    """Grade a parsed notebook against the hidden checks of ``assignment``.
+
+    ``zygote`` (a :class:`autograder.sandbox.runner.Zygote`) forks the children when a batch
+    is graded.
+    """
     seed = secrets.randbits(63) if seed is None else seed
     student = Student(
-        cells_to_run(notebook), cell_timeout=cell_timeout, check_timeout=check_timeout
+        cells_to_run(notebook),
+        cell_timeout=cell_timeout,
+        check_timeout=check_timeout,
+        zygote=zygote,
     )
     try:
         cells = student.prepare()

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from autograder.sandbox import codec
-from autograder.sandbox.runner import ChildDied, StudentCodeError, StudentProcess
+from autograder.sandbox.runner import ChildDied, StudentCodeError, StudentProcess, Zygote
 
 
 @pytest.fixture
@@ -106,3 +106,46 @@ def test_decoder_refuses_pickled_arrays():
     tagged = json.dumps({"__ndarray__": base64.b64encode(buffer.getvalue()).decode()})
     with pytest.raises(ValueError):
         codec.from_plain_json(tagged)
+
+
+@pytest.fixture(scope="module")
+def zygote():
+    with Zygote(preload=("numpy",)) as z:
+        yield z
+
+
+def test_zygote_children_are_independent(zygote):
+    first, second = zygote.spawn(), zygote.spawn()
+    try:
+        first.exec_cell("t.1", "import numpy as np\nsecret = np.arange(3)")
+        with pytest.raises(StudentCodeError, match="NameError"):
+            second.run("result = secret")
+        np.testing.assert_array_equal(first.run("result = secret"), [0, 1, 2])
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_zygote_children_refuse_reference_imports(zygote):
+    child = zygote.spawn()
+    try:
+        with pytest.raises(StudentCodeError, match="not available while your notebook is graded"):
+            child.exec_cell("t.1", "import course_utils.optim")
+    finally:
+        child.stop()
+
+
+def test_zygote_children_contain_exits_and_hangs(zygote):
+    child = zygote.spawn()
+    with pytest.raises(ChildDied):
+        child.exec_cell("t.1", "import os\nos._exit(3)")
+    assert not child.alive
+    child = zygote.spawn()
+    with pytest.raises(TimeoutError):
+        child.exec_cell("t.1", "while True:\n    pass", timeout=1)
+    assert not child.alive
+    healthy = zygote.spawn()
+    try:
+        assert healthy.run("result = 6 * 7") == 42
+    finally:
+        healthy.stop()

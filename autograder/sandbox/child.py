@@ -1,6 +1,7 @@
 """The child process that runs untrusted student code for the grader.
 
-Started by :mod:`autograder.sandbox.runner` as ``python -I -S child.py REQ_FD RESP_FD``:
+Started by :mod:`autograder.sandbox.runner` as ``python -I -S child.py REQ_FD RESP_FD``
+(or forked from a zygote started as ``child.py --zygote SOCKET_FD``, see :func:`zygote`):
 isolated mode, no ``site`` (so no ``.pth`` file, editable install or user path is
 active), and only this directory added to ``sys.path`` until the grader's ``init``
 message says which package directories student code may import from.
@@ -174,13 +175,61 @@ class Child:
             codec.write_message(resp_fd, answer, already_plain=True)
 
 
-def main():
-    req_fd, resp_fd = int(sys.argv[1]), int(sys.argv[2])
+def _quiet_standard_streams():
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     os.environ.setdefault("MPLBACKEND", "Agg")
-    Child().serve(req_fd, resp_fd)
+
+
+def zygote(control_fd):
+    """Serve fork requests: each fork becomes a fresh child for one notebook.
+
+    The zygote imports the heavy modules once, before any student code exists, then
+    forks a child per request. The request carries the child's two pipe ends (passed
+    over the Unix socket) and its working directory; the answer is the child's pid.
+    A child closes the control socket before it reads its first request.
+    """
+    import json
+    import signal
+    import socket
+
+    _quiet_standard_streams()
+    control = socket.socket(fileno=control_fd)
+    setup = json.loads(control.recv(1 << 20).decode())
+    Child().handle({"op": "init", **setup["init"]})
+    for module in setup["preload"]:
+        try:
+            __import__(module)
+        except ImportError:
+            pass
+    signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked children are reaped by the kernel
+    control.sendall(b"ready\n")
+    while True:
+        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
+        if not message:
+            return
+        workdir = json.loads(message.decode())["workdir"]
+        pid = os.fork()
+        if pid == 0:
+            control.close()
+            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+            os.setsid()
+            os.chdir(workdir)
+            os.environ["HOME"] = workdir
+            Child().serve(fds[0], fds[1])
+            os._exit(0)
+        for fd in fds:
+            os.close(fd)
+        control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
+
+
+def main():
+    if sys.argv[1] == "--zygote":
+        zygote(int(sys.argv[2]))
+        return
+    _quiet_standard_streams()
+    Child().serve(int(sys.argv[1]), int(sys.argv[2]))
 
 
 if __name__ == "__main__":

@@ -1,0 +1,601 @@
+"""Hidden checks of assignment 02 (gradient descent and batching).
+
+Every check draws its data, shapes, batch sizes, epochs and seeds from ``rng``; the expected
+values come from :mod:`course_utils.batching` with the same seeds, or from formulas worked
+out here. Batch sizes that do not divide the number of examples are always among the cases.
+Loss functions handed to student functions are defined inside the driver snippets, so a
+wrong Task 02.1 does not fail the tasks that take ``loss_grad`` as an argument.
+"""
+
+import itertools
+
+import numpy as np
+
+from autograder.checking import CheckFailed, expect_close, expect_equal, expect_true, task
+from course_utils import batching
+
+REFERENCE_SETUP = """
+import timeit
+
+import numpy as np
+
+from course_utils import batching as _batching
+from course_utils.batching import accumulated_gradient
+
+linreg_loss_grad = _batching.linear_regression_loss_grad
+logreg_loss_grad = _batching.logistic_regression_loss_grad
+
+
+def batch_indices(n, batch_size, rng=None, *, shuffle=True, drop_last=False):
+    return list(
+        _batching.batch_indices(n, batch_size, shuffle=shuffle, rng=rng, drop_last=drop_last)
+    )
+
+
+def minibatch_gd(
+    loss_grad, theta0, X, y, *, lr, batch_size, num_epochs, rng=None, shuffle=True, drop_last=False
+):
+    return _batching.minibatch_gd(
+        loss_grad, theta0, X, y, lr=lr, batch_size=batch_size, num_epochs=num_epochs,
+        shuffle=shuffle, seed=rng, drop_last=drop_last,
+        loss_fn=lambda theta, X_all, y_all: loss_grad(theta, X_all, y_all)[0],
+    )
+
+
+def gradient_variance(loss_grad, theta, X, y, batch_size, num_samples, rng):
+    return float(
+        _batching.gradient_variance(loss_grad, theta, X, y, [batch_size], num_samples, rng)[0]
+    )
+
+
+def predicted_gradient_variance(per_example_grads, batch_size, replace=False):
+    G = np.asarray(per_example_grads, dtype=np.float64)
+    n = len(G)
+    sigma2 = float(np.sum((G - G.mean(axis=0)) ** 2)) / n
+    factor = 1.0 if replace else (n - batch_size) / (n - 1)
+    return sigma2 / batch_size * factor
+
+
+def batched_vs_loop(theta, X, y, number=200):
+    def batched():
+        return _batching.linear_regression_loss_grad(theta, X, y)[1]
+
+    def loop():
+        grads = [_batching.linear_regression_loss_grad(theta, X[i : i + 1], y[i : i + 1])[1]
+                 for i in range(len(X))]
+        return np.mean(grads, axis=0)
+
+    return {
+        "batched_grad": batched(),
+        "loop_grad": loop(),
+        "batched_time": timeit.timeit(batched, number=number) / number,
+        "loop_time": timeit.timeit(loop, number=number) / number,
+    }
+"""
+
+RTOL = 1e-8
+ATOL = 1e-12
+
+# The loss every driver snippet hands to the student's functions (half mean squared error).
+_MSE = """
+import numpy as np
+
+
+def mse_loss_grad(theta, X_batch, y_batch):
+    residual = X_batch @ theta - y_batch
+    return 0.5 * float(np.mean(residual**2)), X_batch.T @ residual / len(X_batch)
+"""
+
+
+def _regression_data(rng, n, d, noise=0.5):
+    X = rng.standard_normal((n, d))
+    y = X @ rng.standard_normal(d) + noise * rng.standard_normal(n)
+    return X, y
+
+
+def _non_divisor(rng, n):
+    """A batch size 2 <= b < n that does not divide n (n >= 3)."""
+    choices = [b for b in range(2, n) if n % b]
+    return int(rng.choice(choices))
+
+
+def _seed(rng):
+    return int(rng.integers(2**31))
+
+
+def _loss_and_grad(result, what):
+    expect_true(
+        isinstance(result, list | tuple) and len(result) == 2,
+        f"{what}: expected a pair (loss, grad), got {type(result).__name__}",
+    )
+    return result
+
+
+# ----------------------------------------------------------------------------- 02.1
+
+
+@task("02.1")
+def test_linreg_loss_grad_random_batches(student, rng):
+    """linreg_loss_grad: mean loss and gradient on random batches, including b = 1"""
+    for b in [1, int(rng.integers(2, 8)), int(rng.integers(20, 60))]:
+        d = int(rng.integers(1, 7))
+        X, y = _regression_data(rng, b, d)
+        theta = rng.standard_normal(d)
+        loss, grad = _loss_and_grad(
+            student.call("linreg_loss_grad", theta, X, y), "linreg_loss_grad"
+        )
+        ref_loss, ref_grad = batching.linear_regression_loss_grad(theta, X, y)
+        expect_close(loss, ref_loss, rtol=RTOL, what=f"loss (b={b}, d={d})")
+        expect_close(grad, ref_grad, rtol=RTOL, atol=ATOL, what=f"gradient (b={b}, d={d})")
+
+
+# ----------------------------------------------------------------------------- 02.2
+
+
+@task("02.2")
+def test_logreg_loss_grad_random_batches(student, rng):
+    """logreg_loss_grad: mean binary cross-entropy and gradient on random batches"""
+    for b in [1, int(rng.integers(5, 40))]:
+        d = int(rng.integers(1, 6))
+        X = rng.standard_normal((b, d))
+        y = (rng.random(b) < 0.5).astype(np.float64)
+        theta = rng.standard_normal(d)
+        loss, grad = _loss_and_grad(
+            student.call("logreg_loss_grad", theta, X, y), "logreg_loss_grad"
+        )
+        ref_loss, ref_grad = batching.logistic_regression_loss_grad(theta, X, y)
+        expect_close(loss, ref_loss, rtol=RTOL, what=f"loss (b={b}, d={d})")
+        expect_close(grad, ref_grad, rtol=RTOL, atol=ATOL, what=f"gradient (b={b}, d={d})")
+
+
+@task("02.2")
+def test_logreg_loss_grad_large_logits(student, rng):
+    """logreg_loss_grad: finite and accurate for logits of magnitude up to 1000"""
+    b, d = int(rng.integers(6, 20)), int(rng.integers(2, 5))
+    X = rng.standard_normal((b, d))
+    y = (rng.random(b) < 0.5).astype(np.float64)
+    theta = rng.standard_normal(d)
+    theta *= rng.uniform(750, 1000) / np.max(np.abs(X @ theta))
+    loss, grad = _loss_and_grad(student.call("logreg_loss_grad", theta, X, y), "logreg_loss_grad")
+    ref_loss, ref_grad = batching.logistic_regression_loss_grad(theta, X, y)
+    largest = float(np.max(np.abs(X @ theta)))
+    expect_close(loss, ref_loss, rtol=RTOL, what=f"loss with logits up to |z| = {largest:.0f}")
+    expect_close(
+        grad, ref_grad, rtol=RTOL, atol=ATOL, what=f"gradient with logits up to |z| = {largest:.0f}"
+    )
+
+
+# ----------------------------------------------------------------------------- 02.3
+
+_EPOCHS_DRIVER = """
+import numpy as np
+
+generator = np.random.default_rng(seed)
+result = [
+    [np.asarray(batch) for batch in
+     batch_indices(n, batch_size, rng=generator, shuffle=shuffle, drop_last=drop_last)]
+    for _ in range(num_epochs)
+]
+"""
+
+
+def _reference_epochs(n, batch_size, seed, shuffle, drop_last, num_epochs):
+    generator = np.random.default_rng(seed)
+    return [
+        list(
+            batching.batch_indices(
+                n, batch_size, shuffle=shuffle, rng=generator, drop_last=drop_last
+            )
+        )
+        for _ in range(num_epochs)
+    ]
+
+
+def _expect_same_epochs(got, expected, what):
+    expect_true(
+        isinstance(got, list) and len(got) == len(expected),
+        f"{what}: could not read the batches of {len(expected)} epochs",
+    )
+    for epoch, (got_batches, expected_batches) in enumerate(zip(got, expected, strict=True), 1):
+        expect_equal(
+            len(got_batches),
+            len(expected_batches),
+            what=f"{what}, epoch {epoch}: number of batches",
+        )
+        for k, (batch, expected_batch) in enumerate(
+            zip(got_batches, expected_batches, strict=True)
+        ):
+            expect_true(
+                batch.dtype.kind in "iu",
+                f"{what}, epoch {epoch}, batch {k}: expected integer indices, "
+                f"got dtype {batch.dtype}",
+            )
+            expect_equal(batch, expected_batch, what=f"{what}, epoch {epoch}, batch {k}")
+
+
+@task("02.3")
+def test_batch_indices_shuffled_epochs(student, rng):
+    """batch_indices: one rng.permutation(n) per epoch, slices of batch_size, the partial batch"""
+    n = int(rng.choice([12, 20, 21, 25, 33, 34, 45]))
+    for batch_size in [_non_divisor(rng, n), 1, n]:
+        for drop_last in [False, True]:
+            seed, num_epochs = _seed(rng), int(rng.integers(2, 4))
+            inputs = dict(n=n, batch_size=batch_size, shuffle=True, drop_last=drop_last)
+            got = student.run(_EPOCHS_DRIVER, seed=seed, num_epochs=num_epochs, **inputs)
+            expected = _reference_epochs(n, batch_size, seed, True, drop_last, num_epochs)
+            _expect_same_epochs(
+                got, expected, f"batch_indices({n}, {batch_size}, drop_last={drop_last})"
+            )
+
+
+@task("02.3")
+def test_batch_indices_in_order_and_edge_cases(student, rng):
+    """batch_indices: shuffle=False, batch_size >= n, and ValueError for batch_size < 1"""
+    n = int(rng.integers(5, 30))
+    cases = [(n, int(rng.integers(1, n)), False), (n, n + int(rng.integers(1, 5)), False)]
+    cases += [(n, n + 1, True), (n, n, True)]
+    for n_case, batch_size, drop_last in cases:
+        got = student.run(
+            _EPOCHS_DRIVER,
+            n=n_case,
+            batch_size=batch_size,
+            seed=0,
+            shuffle=False,
+            drop_last=drop_last,
+            num_epochs=1,
+        )
+        expected = _reference_epochs(n_case, batch_size, 0, False, drop_last, 1)
+        what = f"batch_indices({n_case}, {batch_size}, shuffle=False, drop_last={drop_last})"
+        _expect_same_epochs(got, expected, what)
+    for bad in [0, -int(rng.integers(1, 5))]:
+        raised = student.run(
+            "try:\n"
+            "    batch_indices(n, batch_size, shuffle=False)\n"
+            "    result = 'nothing'\n"
+            "except ValueError:\n"
+            "    result = 'ValueError'\n"
+            "except Exception as error:\n"
+            "    result = type(error).__name__\n",
+            n=n,
+            batch_size=bad,
+        )
+        expect_equal(raised, "ValueError", what=f"batch_indices({n}, {bad}) raised")
+
+
+# ----------------------------------------------------------------------------- 02.4
+
+_GD_DRIVER = (
+    _MSE
+    + """
+theta0_before = np.array(theta0, copy=True)
+try:
+    generator = np.random.default_rng(seed)
+    own_batches = [
+        [np.asarray(batch) for batch in batch_indices(
+            len(X), batch_size, rng=generator, shuffle=shuffle, drop_last=drop_last)]
+        for _ in range(num_epochs)
+    ]
+except Exception:
+    own_batches = None
+theta, history = minibatch_gd(
+    mse_loss_grad, theta0, X, y, lr=lr, batch_size=batch_size, num_epochs=num_epochs,
+    rng=np.random.default_rng(seed), shuffle=shuffle, drop_last=drop_last,
+)
+result = {
+    "theta": theta,
+    "history": history,
+    "theta0_changed": not np.array_equal(theta0, theta0_before),
+    "own_batches": own_batches,
+}
+"""
+)
+
+
+def _replay(theta0, X, y, lr, epochs):
+    """Gradient descent along the given batches: (theta, full-data losses, step losses)."""
+    loss_grad = batching.linear_regression_loss_grad
+    theta = np.array(theta0, dtype=np.float64)
+    losses, step_losses = [loss_grad(theta, X, y)[0]], []
+    for batches in epochs:
+        for batch in batches:
+            idx = np.asarray(batch)
+            if idx.ndim != 1 or idx.dtype.kind not in "iu":
+                raise TypeError("not a batch of indices")
+            batch_loss, grad = loss_grad(theta, X[idx], y[idx])
+            step_losses.append(batch_loss)
+            theta = theta - lr * grad
+        losses.append(loss_grad(theta, X, y)[0])
+    return theta, losses, step_losses
+
+
+def _run_gd(student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last):
+    X, y = _regression_data(rng, n, d)
+    theta0 = rng.standard_normal(d)
+    lr = float(rng.uniform(0.02, 0.1))
+    seed = _seed(rng)
+    got = student.run(
+        _GD_DRIVER,
+        X=X,
+        y=y,
+        theta0=theta0,
+        lr=lr,
+        batch_size=batch_size,
+        num_epochs=num_epochs,
+        seed=seed,
+        shuffle=shuffle,
+        drop_last=drop_last,
+    )
+    name = {1: "SGD", n: "BGD"}.get(batch_size, "MBGD")
+    what = (
+        f"{name}: minibatch_gd with n={n}, batch_size={batch_size}, num_epochs={num_epochs}, "
+        f"shuffle={shuffle}, drop_last={drop_last}"
+    )
+    expect_true(
+        isinstance(got, dict) and isinstance(got.get("history"), dict),
+        f"{what}: expected a pair (theta, history) with history a dict",
+    )
+    history = got["history"]
+    for key in ("loss", "step_loss", "time"):
+        expect_true(key in history, f"{what}: history has no key {key!r}")
+
+    reference = _reference_epochs(n, batch_size, seed, shuffle, drop_last, num_epochs)
+    candidates = [_replay(theta0, X, y, lr, reference)]
+    # A wrong batch_indices (Task 02.3) does not fail this task as well: the loop is also
+    # accepted when it follows the batches of the student's own batch_indices.
+    try:
+        candidates.append(_replay(theta0, X, y, lr, got["own_batches"]))
+    except (TypeError, ValueError, IndexError):
+        pass
+    failure = None
+    for theta, losses, step_losses in candidates:
+        try:
+            expect_close(got["theta"], theta, rtol=RTOL, atol=ATOL, what=f"{what}: theta")
+            expect_close(history["loss"], losses, rtol=RTOL, what=f"{what}: history['loss']")
+            expect_close(
+                history["step_loss"], step_losses, rtol=RTOL, what=f"{what}: history['step_loss']"
+            )
+        except CheckFailed as error:
+            failure = failure or error
+        else:
+            return got
+    raise failure
+
+
+@task("02.4")
+def test_minibatch_gd_bgd_sgd_mbgd(student, rng):
+    """minibatch_gd: BGD (b = n), SGD (b = 1), MBGD with b not dividing n, reshuffled per epoch"""
+    n = int(rng.choice([14, 21, 25, 26, 33]))
+    d = int(rng.integers(1, 4))
+    for batch_size in [n, 1, _non_divisor(rng, n)]:
+        _run_gd(
+            student,
+            rng,
+            n=n,
+            d=d,
+            batch_size=batch_size,
+            num_epochs=int(rng.integers(2, 4)),
+            shuffle=True,
+            drop_last=False,
+        )
+
+
+@task("02.4")
+def test_minibatch_gd_drop_last_and_order(student, rng):
+    """minibatch_gd: drop_last=True and shuffle=False"""
+    n = int(rng.choice([15, 22, 27, 35]))
+    d = int(rng.integers(1, 4))
+    _run_gd(
+        student,
+        rng,
+        n=n,
+        d=d,
+        batch_size=_non_divisor(rng, n),
+        num_epochs=int(rng.integers(2, 4)),
+        shuffle=True,
+        drop_last=True,
+    )
+    _run_gd(
+        student,
+        rng,
+        n=n,
+        d=d,
+        batch_size=_non_divisor(rng, n),
+        num_epochs=2,
+        shuffle=False,
+        drop_last=False,
+    )
+
+
+@task("02.4")
+def test_minibatch_gd_history_format_and_theta0(student, rng):
+    """minibatch_gd: history lengths, cumulative times from 0, theta0 left unchanged"""
+    n = int(rng.choice([16, 24, 30]))
+    num_epochs = int(rng.integers(2, 5))
+    batch_size = _non_divisor(rng, n)
+    got = _run_gd(
+        student,
+        rng,
+        n=n,
+        d=3,
+        batch_size=batch_size,
+        num_epochs=num_epochs,
+        shuffle=True,
+        drop_last=False,
+    )
+    expect_true(
+        not got["theta0_changed"],
+        "minibatch_gd modified the caller's theta0 (update a copy: theta = theta - lr * grad)",
+    )
+    times = np.asarray(got["history"]["time"], dtype=np.float64)
+    expect_equal(times.shape, (num_epochs + 1,), what="shape of history['time']")
+    expect_true(times[0] == 0.0, f"history['time'] must start with 0.0, got {times[0]!r}")
+    expect_true(
+        bool(np.all(np.isfinite(times)) and np.all(np.diff(times) >= 0)),
+        f"history['time'] must be cumulative (non-decreasing) seconds, got {times.tolist()}",
+    )
+
+
+# ----------------------------------------------------------------------------- 02.5
+
+_ACCUMULATION_DRIVER = (
+    _MSE
+    + """
+sizes = []
+
+
+def recording_loss_grad(theta, X_batch, y_batch):
+    sizes.append(len(X_batch))
+    return mse_loss_grad(theta, X_batch, y_batch)
+
+
+loss, grad = accumulated_gradient(recording_loss_grad, theta, X, y, micro_batch_size)
+result = {"loss": loss, "grad": grad, "sizes": sizes}
+"""
+)
+
+
+@task("02.5")
+def test_accumulated_gradient_equals_batch_gradient(student, rng):
+    """accumulated_gradient: equals the batch gradient, micro-batches of m consecutive examples"""
+    b = int(rng.choice([10, 14, 21, 22, 26]))
+    d = int(rng.integers(1, 5))
+    X, y = _regression_data(rng, b, d)
+    theta = rng.standard_normal(d)
+    full_loss, full_grad = batching.linear_regression_loss_grad(theta, X, y)
+    for m in [_non_divisor(rng, b), _non_divisor(rng, b), 1, b, b + int(rng.integers(1, 5))]:
+        got = student.run(_ACCUMULATION_DRIVER, X=X, y=y, theta=theta, micro_batch_size=m)
+        what = f"accumulated_gradient with b={b}, micro_batch_size={m}"
+        expected_sizes = [m] * (b // m) + ([b % m] if b % m else [])
+        expect_equal(
+            [int(s) for s in got["sizes"]], expected_sizes, what=f"{what}: micro-batch sizes"
+        )
+        ref_loss, ref_grad = batching.accumulated_gradient(
+            batching.linear_regression_loss_grad, theta, X, y, m
+        )
+        expect_close(got["loss"], ref_loss, rtol=RTOL, what=f"{what}: loss")
+        expect_close(got["loss"], full_loss, rtol=RTOL, what=f"{what}: loss")
+        expect_close(got["grad"], full_grad, rtol=RTOL, atol=ATOL, what=f"{what}: gradient")
+
+
+# ----------------------------------------------------------------------------- 02.6
+
+_VARIANCE_DRIVER = (
+    _MSE
+    + """
+result = gradient_variance(
+    mse_loss_grad, theta, X, y, batch_size, num_samples, np.random.default_rng(seed)
+)
+"""
+)
+
+
+@task("02.6")
+def test_gradient_variance_monte_carlo(student, rng):
+    """gradient_variance: mean of ||g_B - grad L||^2 over num_samples batches rng.choice(n, b)"""
+    n, d = int(rng.integers(12, 40)), int(rng.integers(2, 5))
+    X, y = _regression_data(rng, n, d)
+    theta = rng.standard_normal(d)
+    for batch_size in [1, int(rng.integers(2, n)), n]:
+        seed, num_samples = _seed(rng), int(rng.integers(5, 25))
+        got = student.run(
+            _VARIANCE_DRIVER,
+            X=X,
+            y=y,
+            theta=theta,
+            batch_size=batch_size,
+            num_samples=num_samples,
+            seed=seed,
+        )
+        expected = batching.gradient_variance(
+            batching.linear_regression_loss_grad,
+            theta,
+            X,
+            y,
+            [batch_size],
+            num_samples,
+            np.random.default_rng(seed),
+        )[0]
+        expect_close(
+            got,
+            expected,
+            rtol=RTOL,
+            atol=ATOL,
+            what=f"gradient_variance(n={n}, batch_size={batch_size}, num_samples={num_samples})",
+        )
+
+
+# ----------------------------------------------------------------------------- 02.7
+
+
+def _exact_batch_variance(G, b, replace):
+    """E||mean of the batch's rows - mean of all rows||^2 over every possible batch."""
+    n = len(G)
+    mean = G.mean(axis=0)
+    if replace:
+        batches = itertools.product(range(n), repeat=b)
+    else:
+        batches = itertools.combinations(range(n), b)
+    distances = [np.sum((G[list(batch)].mean(axis=0) - mean) ** 2) for batch in batches]
+    return float(np.mean(distances))
+
+
+@task("02.7")
+def test_predicted_variance_matches_enumeration(student, rng):
+    """predicted_gradient_variance: equals the exact average over every batch (small n)"""
+    for replace in [False, True]:
+        n, d = int(rng.integers(4, 7)), int(rng.integers(1, 4))
+        G = rng.standard_normal((n, d)) * rng.uniform(0.5, 3)
+        for b in [1, int(rng.integers(2, n)), n] if not replace else [1, 2, 3]:
+            got = student.call("predicted_gradient_variance", G, b, replace=replace)
+            expect_close(
+                got,
+                _exact_batch_variance(G, b, replace),
+                rtol=RTOL,
+                atol=ATOL,
+                what=f"predicted_gradient_variance(n={n}, batch_size={b}, replace={replace})",
+            )
+
+
+@task("02.7")
+def test_predicted_variance_formula(student, rng):
+    """predicted_gradient_variance: sigma^2 / b, times (n - b) / (n - 1) without replacement"""
+    n, d = int(rng.integers(20, 200)), int(rng.integers(1, 8))
+    G = rng.standard_normal((n, d)) + rng.standard_normal(d)
+    sigma2 = np.sum((G - G.mean(axis=0)) ** 2) / n
+    for b in [1, int(rng.integers(2, n)), n]:
+        for replace in [False, True]:
+            expected = sigma2 / b * (1.0 if replace else (n - b) / (n - 1))
+            got = student.call("predicted_gradient_variance", G, b, replace=replace)
+            expect_close(
+                got,
+                expected,
+                rtol=RTOL,
+                atol=ATOL,
+                what=f"predicted_gradient_variance(n={n}, batch_size={b}, replace={replace})",
+            )
+
+
+# ----------------------------------------------------------------------------- 02.8
+
+
+@task("02.8")
+def test_batched_vs_loop_gradients_and_times(student, rng):
+    """batched_vs_loop: both gradients equal the mean gradient, times are positive seconds"""
+    b, d = int(rng.integers(8, 24)), int(rng.integers(2, 8))
+    X, y = _regression_data(rng, b, d)
+    theta = rng.standard_normal(d)
+    got = student.call("batched_vs_loop", theta, X, y, number=3)
+    expect_true(isinstance(got, dict), f"expected a dict, got {type(got).__name__}")
+    missing = {"batched_grad", "loop_grad", "batched_time", "loop_time"} - set(got)
+    expect_true(not missing, f"the dict has no key(s) {sorted(missing)}")
+    expected = X.T @ (X @ theta - y) / b
+    for key in ("batched_grad", "loop_grad"):
+        expect_close(got[key], expected, rtol=RTOL, atol=ATOL, what=f"{key} (b={b}, d={d})")
+    for key in ("batched_time", "loop_time"):
+        seconds = got[key]
+        expect_true(
+            isinstance(seconds, int | float | np.ndarray)
+            and np.ndim(seconds) == 0
+            and 0.0 < float(seconds) < 10.0,
+            f"{key}: expected seconds per evaluation (a positive number), got {seconds!r}",
+        )
