@@ -5,7 +5,9 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test lab lint bench lock clean
+.PHONY: setup test demo release lab lint bench lock clean
+
+ASSIGNMENTS := $(notdir $(wildcard source/[0-9][0-9]_*))
 
 setup: $(STAMP)
 
@@ -18,6 +20,14 @@ $(STAMP): pyproject.toml constraints.txt
 test: setup
 	$(PY) -m pytest
 
+# Generate the releases, grade the bundled sample submissions, print the gradebook.
+demo: setup
+	$(PY) -m autograder.demo
+
+# Regenerate release/ from source/ with nbgrader (commit the result).
+release: setup
+	$(PY) -m autograder.release $(ASSIGNMENTS)
+
 lab: setup
 	$(VENV)/bin/jupyter lab
 
@@ -26,6 +36,7 @@ lint: setup
 
 bench: setup
 	$(PY) benchmarks/bench_optim.py
+	$(PY) benchmarks/bench_grading.py
 
 # Re-pin every installed package (run after changing dependencies in pyproject.toml).
 lock: setup
@@ -33,4 +44,4 @@ lock: setup
 	mv constraints.txt.new constraints.txt
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis
+	rm -rf $(VENV) .pytest_cache .hypothesis demo gradebook.db

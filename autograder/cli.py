@@ -55,13 +55,7 @@ def cmd_report(args):
 
 def cmd_feedback(args):
     course = _course(args)
-    written = []
-    for result in course.load_results(args.assignment):
-        folder = course.root / "feedback" / result["student"] / args.assignment
-        folder.mkdir(parents=True, exist_ok=True)
-        path = folder / "feedback.txt"
-        path.write_text(reports.feedback_text(result))
-        written.append(path)
+    written = reports.write_feedback_files(course, args.assignment)
     html = nbgrader_bridge.generate_feedback(course.root, args.assignment)
     for path in written:
         print(path)

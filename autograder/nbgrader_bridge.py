@@ -142,7 +142,10 @@ def autograde(course_dir, assignment, student, grade):
             CheckCellMetadata,
         ]
         converter.log.setLevel(logging.WARNING)
-        return capture_log(converter)
+        with warnings.catch_warnings():
+            # nbgrader's session handling warns about objects it adds itself
+            warnings.simplefilter("ignore", SAWarning)
+            return capture_log(converter)
 
 
 def generate_assignment(course_dir, assignment):
@@ -173,7 +176,6 @@ def record_ungradable(course_dir, assignment, student):
     """Enter a submission nbgrader could not read, so export shows it (with 0 points)."""
     coursedir, _ = course_directory(course_dir)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook, warnings.catch_warnings():
-        # nbgrader's own session handling warns here about objects it adds itself
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(student)
         gradebook.update_or_create_submission(assignment, student)

@@ -88,3 +88,15 @@ def feedback_text(result):
             if not task["checks"] and notebook["status"] == "graded":
                 lines.append("  no hidden check covers this task")
     return "\n".join(lines) + "\n"
+
+
+def write_feedback_files(course, assignment):
+    """Write ``feedback/<student>/<assignment>/feedback.txt`` for every graded student."""
+    written = []
+    for result in course.load_results(assignment):
+        folder = course.root / "feedback" / result["student"] / assignment
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / "feedback.txt"
+        path.write_text(feedback_text(result))
+        written.append(path)
+    return written

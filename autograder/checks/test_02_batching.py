@@ -103,6 +103,29 @@ def _seed(rng):
     return int(rng.integers(2**31))
 
 
+def _number(value, what):
+    """A scalar result as a float (a NumPy scalar may arrive as an array of one element)."""
+    if isinstance(value, np.ndarray):
+        ok = value.size == 1 and value.ndim <= 1 and value.dtype.kind in "iuf"
+    else:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok:
+        shown = (
+            repr(value) if not isinstance(value, np.ndarray) else f"an array of shape {value.shape}"
+        )
+        raise CheckFailed(f"{what}: expected a single number, got {shown[:120]}")
+    return float(np.asarray(value).reshape(()))
+
+
+def _numbers(values, what):
+    """A list of scalar results as a 1-D float array."""
+    if isinstance(values, np.ndarray) and values.ndim == 1:
+        values = list(values)
+    if not isinstance(values, list | tuple):
+        raise CheckFailed(f"{what}: expected a list of numbers, got {type(values).__name__}")
+    return np.array([_number(v, f"{what}[{i}]") for i, v in enumerate(values)])
+
+
 def _loss_and_grad(result, what):
     expect_true(
         isinstance(result, list | tuple) and len(result) == 2,
@@ -125,7 +148,7 @@ def test_linreg_loss_grad_random_batches(student, rng):
             student.call("linreg_loss_grad", theta, X, y), "linreg_loss_grad"
         )
         ref_loss, ref_grad = batching.linear_regression_loss_grad(theta, X, y)
-        expect_close(loss, ref_loss, rtol=RTOL, what=f"loss (b={b}, d={d})")
+        expect_close(_number(loss, "loss"), ref_loss, rtol=RTOL, what=f"loss (b={b}, d={d})")
         expect_close(grad, ref_grad, rtol=RTOL, atol=ATOL, what=f"gradient (b={b}, d={d})")
 
 
@@ -144,7 +167,7 @@ def test_logreg_loss_grad_random_batches(student, rng):
             student.call("logreg_loss_grad", theta, X, y), "logreg_loss_grad"
         )
         ref_loss, ref_grad = batching.logistic_regression_loss_grad(theta, X, y)
-        expect_close(loss, ref_loss, rtol=RTOL, what=f"loss (b={b}, d={d})")
+        expect_close(_number(loss, "loss"), ref_loss, rtol=RTOL, what=f"loss (b={b}, d={d})")
         expect_close(grad, ref_grad, rtol=RTOL, atol=ATOL, what=f"gradient (b={b}, d={d})")
 
 
@@ -159,7 +182,8 @@ def test_logreg_loss_grad_large_logits(student, rng):
     loss, grad = _loss_and_grad(student.call("logreg_loss_grad", theta, X, y), "logreg_loss_grad")
     ref_loss, ref_grad = batching.logistic_regression_loss_grad(theta, X, y)
     largest = float(np.max(np.abs(X @ theta)))
-    expect_close(loss, ref_loss, rtol=RTOL, what=f"loss with logits up to |z| = {largest:.0f}")
+    what = f"loss with logits up to |z| = {largest:.0f}"
+    expect_close(_number(loss, what), ref_loss, rtol=RTOL, what=what)
     expect_close(
         grad, ref_grad, rtol=RTOL, atol=ATOL, what=f"gradient with logits up to |z| = {largest:.0f}"
     )
@@ -350,9 +374,17 @@ def _run_gd(student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last):
     for theta, losses, step_losses in candidates:
         try:
             expect_close(got["theta"], theta, rtol=RTOL, atol=ATOL, what=f"{what}: theta")
-            expect_close(history["loss"], losses, rtol=RTOL, what=f"{what}: history['loss']")
             expect_close(
-                history["step_loss"], step_losses, rtol=RTOL, what=f"{what}: history['step_loss']"
+                _numbers(history["loss"], "history['loss']"),
+                losses,
+                rtol=RTOL,
+                what=f"{what}: history['loss']",
+            )
+            expect_close(
+                _numbers(history["step_loss"], "history['step_loss']"),
+                step_losses,
+                rtol=RTOL,
+                what=f"{what}: history['step_loss']",
             )
         except CheckFailed as error:
             failure = failure or error
@@ -426,7 +458,7 @@ def test_minibatch_gd_history_format_and_theta0(student, rng):
         not got["theta0_changed"],
         "minibatch_gd modified the caller's theta0 (update a copy: theta = theta - lr * grad)",
     )
-    times = np.asarray(got["history"]["time"], dtype=np.float64)
+    times = _numbers(got["history"]["time"], "history['time']")
     expect_equal(times.shape, (num_epochs + 1,), what="shape of history['time']")
     expect_true(times[0] == 0.0, f"history['time'] must start with 0.0, got {times[0]!r}")
     expect_true(
@@ -472,8 +504,9 @@ def test_accumulated_gradient_equals_batch_gradient(student, rng):
         ref_loss, ref_grad = batching.accumulated_gradient(
             batching.linear_regression_loss_grad, theta, X, y, m
         )
-        expect_close(got["loss"], ref_loss, rtol=RTOL, what=f"{what}: loss")
-        expect_close(got["loss"], full_loss, rtol=RTOL, what=f"{what}: loss")
+        loss = _number(got["loss"], f"{what}: loss")
+        expect_close(loss, ref_loss, rtol=RTOL, what=f"{what}: loss")
+        expect_close(loss, full_loss, rtol=RTOL, what=f"{what}: loss")
         expect_close(got["grad"], full_grad, rtol=RTOL, atol=ATOL, what=f"{what}: gradient")
 
 
@@ -516,7 +549,7 @@ def test_gradient_variance_monte_carlo(student, rng):
             np.random.default_rng(seed),
         )[0]
         expect_close(
-            got,
+            _number(got, "gradient_variance"),
             expected,
             rtol=RTOL,
             atol=ATOL,
@@ -546,7 +579,10 @@ def test_predicted_variance_matches_enumeration(student, rng):
         n, d = int(rng.integers(4, 7)), int(rng.integers(1, 4))
         G = rng.standard_normal((n, d)) * rng.uniform(0.5, 3)
         for b in [1, int(rng.integers(2, n)), n] if not replace else [1, 2, 3]:
-            got = student.call("predicted_gradient_variance", G, b, replace=replace)
+            got = _number(
+                student.call("predicted_gradient_variance", G, b, replace=replace),
+                "predicted_gradient_variance",
+            )
             expect_close(
                 got,
                 _exact_batch_variance(G, b, replace),
@@ -565,7 +601,10 @@ def test_predicted_variance_formula(student, rng):
     for b in [1, int(rng.integers(2, n)), n]:
         for replace in [False, True]:
             expected = sigma2 / b * (1.0 if replace else (n - b) / (n - 1))
-            got = student.call("predicted_gradient_variance", G, b, replace=replace)
+            got = _number(
+                student.call("predicted_gradient_variance", G, b, replace=replace),
+                "predicted_gradient_variance",
+            )
             expect_close(
                 got,
                 expected,
@@ -592,10 +631,8 @@ def test_batched_vs_loop_gradients_and_times(student, rng):
     for key in ("batched_grad", "loop_grad"):
         expect_close(got[key], expected, rtol=RTOL, atol=ATOL, what=f"{key} (b={b}, d={d})")
     for key in ("batched_time", "loop_time"):
-        seconds = got[key]
+        seconds = _number(got[key], key)
         expect_true(
-            isinstance(seconds, int | float | np.ndarray)
-            and np.ndim(seconds) == 0
-            and 0.0 < float(seconds) < 10.0,
+            0.0 < seconds < 10.0,
             f"{key}: expected seconds per evaluation (a positive number), got {seconds!r}",
         )
