@@ -171,6 +171,7 @@ class Course:
 
     def grade(self, assignment, students=None, *, seed=None, progress=None, **timeouts):
         """Grade every (or the named) student's submission; return StudentResults."""
+        self.source_notebooks(assignment)  # fails early, naming the known assignments
         students = list(students) if students else self.students(assignment)
         self.ensure_generated(assignment)
         seed = secrets.randbits(63) if seed is None else seed
