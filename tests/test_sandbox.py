@@ -89,6 +89,13 @@ def test_os_exit_is_reported_as_a_crash(child):
     assert info.value.status == "crashed"
 
 
+def test_numpy_scalars_keep_their_shape(child):
+    child.exec_cell("t.1", "import numpy as np")
+    value = child.run("result = [np.float64(2.5), np.array(3.0), np.int64(4)]")
+    assert [np.shape(v) for v in value] == [(), (), ()]
+    assert [float(v) for v in value] == [2.5, 3.0, 4.0]
+
+
 def test_codec_round_trip_of_tagged_values():
     value = {"a": (1, 2.5), "b": [float("nan"), float("-inf")], "c": np.eye(2, dtype=np.float32)}
     fd_r, fd_w = os.pipe()

@@ -70,7 +70,7 @@ def to_plain(value, _depth=0):
         if isinstance(value, np.generic):
             value = np.asarray(value)
         if isinstance(value, np.ndarray):
-            array = np.ascontiguousarray(np.asarray(value))
+            array = np.asarray(value, order="C")
             if array.dtype.kind not in "biufc":
                 raise CodecError(f"arrays must be numeric, got dtype {array.dtype}")
             buffer = io.BytesIO()
