@@ -40,7 +40,7 @@ def cmd_grade(args):
     rows, tasks = reports.report_rows(course, args.assignment)
     print()
     print(reports.format_table(rows, tasks))
-    print(f"\nResults: {course.root / 'autograded'}/<student>/{args.assignment}/")
+    print(f"\nResults: {course.root / 'grading' / args.assignment}/<student>.json")
     return 0
 
 
@@ -55,8 +55,8 @@ def cmd_report(args):
 
 def cmd_feedback(args):
     course = _course(args)
-    written = reports.write_feedback_files(course, args.assignment)
     html = nbgrader_bridge.generate_feedback(course.root, args.assignment)
+    written = reports.write_feedback_files(course, args.assignment)
     for path in written:
         print(path)
     print(f"\nWrote feedback for {len(written)} students in {course.root / 'feedback'}")

@@ -3,7 +3,8 @@
 A course directory holds ``nbgrader_config.py``, ``source/<assignment>/`` and
 ``submitted/<student>/<assignment>/<notebook>.ipynb`` (nbgrader's layout); it can live
 anywhere. Grading writes nbgrader's ``gradebook.db`` and ``autograded/`` there, and our
-per-student result ``autograded/<student>/<assignment>/grading-results.json``.
+per-student result ``grading/<assignment>/<student>.json`` (kept out of nbgrader's
+folders, which nbgrader copies into the feedback it hands out).
 
 A submission that cannot be read (missing, renamed or broken notebook) gets a status and
 zero points and never stops the batch.
@@ -19,8 +20,6 @@ from autograder import nbgrader_bridge
 from autograder.grading import CHECKS_DIR, NotebookResult, TaskResult, grade_notebook
 from autograder.notebook import SubmissionError, read_notebook, task_points
 from autograder.sandbox.runner import Zygote
-
-RESULTS_NAME = "grading-results.json"
 
 
 @dataclass
@@ -92,7 +91,7 @@ class Course:
         return self.root / "submitted" / student / assignment
 
     def results_path(self, student, assignment):
-        return self.root / "autograded" / student / assignment / RESULTS_NAME
+        return self.root / "grading" / assignment / f"{student}.json"
 
     def ensure_generated(self, assignment):
         """Record the assignment in the gradebook (nbgrader generate_assignment) if needed."""

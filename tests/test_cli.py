@@ -1,0 +1,112 @@
+"""The command line an instructor and a self-study learner use, on a course copied elsewhere."""
+
+import csv
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder import nbgrader_bridge
+from autograder.demo import make_course
+from autograder.grading import CHECKS_DIR
+from autograder.samples import build_submission, load_samples
+
+ASSIGNMENT = "02_batching"
+
+
+def autograder(*args, cwd=None):
+    return subprocess.run(
+        [sys.executable, "-m", "autograder", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    """A course directory outside the repository with four kinds of submission."""
+    course = make_course(tmp_path_factory.mktemp("course") / "elsewhere")
+    nbgrader_bridge.generate_assignment(course.root, ASSIGNMENT)
+    samples = {s.student: s for s in load_samples(ASSIGNMENT)}
+    bug = next(s for s in samples.values() if s.breaks)
+    source = nbformat.read(course.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    release = nbformat.read(course.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    submitted = course.root / "submitted"
+    for student, sample in (("ada", samples["reference"]), ("bob", bug)):
+        folder = submitted / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(build_submission(sample, release, source), folder / f"{ASSIGNMENT}.ipynb")
+    (submitted / "cy" / ASSIGNMENT).mkdir(parents=True)
+    (submitted / "cy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
+    (submitted / "dee" / ASSIGNMENT).mkdir(parents=True)
+    (submitted / "dee" / ASSIGNMENT / "Untitled.ipynb").write_text("{}")
+    result = autograder("grade", ASSIGNMENT, "--course-dir", str(course.root))
+    assert result.returncode == 0, result.stderr
+    return course, bug, result.stdout
+
+
+def test_grade_prints_the_gradebook_table(course):
+    _, bug, output = course
+    lines = {line.split()[0]: line for line in output.splitlines() if line.strip()}
+    assert "invalid-notebook" in lines["cy"]
+    assert "renamed-notebook" in lines["dee"]
+    assert "graded" in lines["ada"] and "graded" in lines["bob"]
+
+
+def test_report_csv_has_one_column_per_task(course, tmp_path):
+    course_, bug, _ = course
+    path = tmp_path / "grades.csv"
+    result = autograder("report", ASSIGNMENT, "--course-dir", str(course_.root), "--csv", str(path))
+    assert result.returncode == 0, result.stderr
+    rows = {row["student_id"]: row for row in csv.DictReader(path.open())}
+    header = next(csv.reader(path.open()))
+    tasks = list(course_.task_points(ASSIGNMENT))
+    assert header == ["student_id", "assignment", "score", "max_score", "status", *tasks]
+    assert rows["ada"]["score"] == rows["ada"]["max_score"]
+    for task in bug.breaks:
+        assert float(rows["bob"][task]) == 0
+    assert rows["cy"]["status"] == "invalid-notebook" and float(rows["cy"]["score"]) == 0
+    assert rows["dee"]["status"] == "renamed-notebook"
+
+
+def test_feedback_names_failing_tasks_without_showing_hidden_checks(course):
+    course_, bug, _ = course
+    result = autograder("feedback", ASSIGNMENT, "--course-dir", str(course_.root))
+    assert result.returncode == 0, result.stderr
+    folder = course_.root / "feedback" / "bob" / ASSIGNMENT
+    text = (folder / "feedback.txt").read_text()
+    html = (folder / f"{ASSIGNMENT}.html").read_text()
+    for task in bug.breaks:
+        assert f"Task {task}: 0 of" in text
+        assert f"Task {task}" in html
+    hidden = (CHECKS_DIR / f"test_{ASSIGNMENT}.py").read_text()
+    hidden_lines = [
+        line.strip() for line in hidden.splitlines() if len(line.strip()) > 30 and '"""' not in line
+    ]
+    for line in hidden_lines:
+        assert line not in text and line not in html, f"hidden check code leaked: {line}"
+    cy = (course_.root / "feedback" / "cy" / ASSIGNMENT / "feedback.txt").read_text()
+    assert "not valid notebook JSON" in cy
+
+
+def test_self_study_check(course, tmp_path):
+    course_, bug, _ = course
+    good = course_.root / "submitted" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    result = autograder("check", str(good))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "FAILED" not in result.stdout
+    bad = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    result = autograder("check", str(bad))
+    assert result.returncode == 1
+    assert f"Task {bug.breaks[0]}: 0 of" in result.stdout and "FAILED" in result.stdout
+
+
+def test_clear_errors_for_wrong_arguments(course, tmp_path):
+    course_, _, _ = course
+    result = autograder("grade", "99_nothing", "--course-dir", str(course_.root))
+    assert result.returncode == 2 and "99_nothing" in result.stderr
+    result = autograder("grade", ASSIGNMENT, "--course-dir", str(tmp_path))
+    assert result.returncode == 2 and "not a course directory" in result.stderr
+    broken = tmp_path / "broken.ipynb"
+    broken.write_text("not json")
+    result = autograder("check", str(broken))
+    assert result.returncode == 2 and "invalid-notebook" in result.stderr
