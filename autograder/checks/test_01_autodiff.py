@@ -11,6 +11,8 @@ tensors, with ``sin(u)`` meaning ``torch.sin(u)`` and so on, exactly as the note
 elementary functions dispatch to a method of the argument.
 """
 
+import re
+
 import numpy as np
 import torch
 
@@ -138,8 +140,16 @@ def _scalar_cases(rng):
     return cases, constants
 
 
-def _describe_constants(constants):
-    return ", ".join(f"{name} = {value:.6g}" for name, value in constants.items())
+def _describe(expression, kind, point, tangent=None, constants=None):
+    """'u * c with u = Dual(1.2, 0.3), c = 2': the inputs and constants the expression uses."""
+    names = set(re.findall(r"[a-z]+", expression))
+    parts = []
+    for k, name in enumerate("uv"):
+        if name in names:
+            args = f"{point[k]:.6g}" + ("" if tangent is None else f", {tangent[k]:.6g}")
+            parts.append(f"{name} = {kind}({args})")
+    parts += [f"{n} = {v:.6g}" for n, v in (constants or {}).items() if n in names]
+    return f"{expression} with {', '.join(parts)}"
 
 
 # ---------------------------------------------------------------------------- Task 01.1
@@ -197,10 +207,7 @@ def _check_dual_cases(student, cases, constants):
     got = student.run(DUAL_DRIVER, cases=cases, **constants)
     for (expression, point, tangent), (value, out_tangent) in zip(cases, got, strict=True):
         want = _jvp(expression, point, tangent, **constants)
-        where = (
-            f"{expression} with u = Dual({point[0]:.6g}, {tangent[0]:.6g}), "
-            f"v = Dual({point[1]:.6g}, {tangent[1]:.6g}) ({_describe_constants(constants)})"
-        )
+        where = _describe(expression, "Dual", point, tangent, constants)
         expect_close(value, want[0], rtol=RTOL, atol=ATOL, what=f"value of {where}")
         expect_close(out_tangent, want[1], rtol=RTOL, atol=ATOL, what=f"tangent of {where}")
 
@@ -317,9 +324,7 @@ def _check_var_cases(student, cases, constants):
         want_value, want_grads = _value_and_grads(
             expression, {"u": point[0], "v": point[1]}, **constants
         )
-        where = f"{expression} at u = {point[0]:.6g}, v = {point[1]:.6g}"
-        if constants:
-            where += f" ({_describe_constants(constants)})"
+        where = _describe(expression, "Var", point, constants=constants)
         expect_close(value, want_value, rtol=RTOL, atol=ATOL, what=f"value of {where}")
         expect_close(
             [u_grad, v_grad],
