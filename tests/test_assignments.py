@@ -1,0 +1,213 @@
+"""Every assignment: its notebook, its hidden checks and its bundled samples agree.
+
+- the source notebook is stored cleared and runs top to bottom within 60 s;
+- every task has a heading, points and at least one hidden check, and every check
+  belongs to a task of the notebook;
+- the hidden checks pass when run against the reference package ``course_utils``;
+- graded through the whole pipeline (nbgrader's autograde with our checks), the reference
+  solution scores full marks, the blank release fails every hidden check, and each
+  bundled bug loses exactly the points of the tasks it declares;
+- submissions that tamper with the grader gain nothing, and one that exits or hangs
+  loses only the tasks it broke.
+"""
+
+import importlib.util
+import json
+import re
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+
+from autograder.course import Course
+from autograder.demo import make_course
+from autograder.grading import CHECKS_DIR, reference_student, run_checks
+from autograder.notebook import task_points
+from autograder.samples import build_submission, write_submissions
+
+REPO = Path(__file__).resolve().parents[1]
+ASSIGNMENTS = sorted(p.name for p in (REPO / "source").glob("[0-9][0-9]_*") if p.is_dir())
+
+
+def source_notebook(assignment):
+    return nbformat.read(REPO / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+
+
+def check_tasks(assignment):
+    """``{check name: task id}`` of the assignment's hidden-check module."""
+    spec = importlib.util.spec_from_file_location(
+        f"_checks_{assignment}", CHECKS_DIR / f"test_{assignment}.py"
+    )
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    tasks = {}
+    for name, function in vars(module).items():
+        if name.startswith("test_") and callable(function):
+            marks = [m for m in getattr(function, "pytestmark", []) if m.name == "task"]
+            tasks[name] = marks[0].args[0] if marks else None
+    return tasks
+
+
+def test_there_are_assignments():
+    assert "01_autodiff" in ASSIGNMENTS and "02_batching" in ASSIGNMENTS
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_source_notebook_is_stored_cleared(assignment):
+    data = json.loads((REPO / "source" / assignment / f"{assignment}.ipynb").read_text())
+    for cell in data["cells"]:
+        assert not cell.get("outputs") and not cell.get("execution_count"), cell["source"][:80]
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_task_has_a_heading_points_and_checks(assignment):
+    notebook = source_notebook(assignment)
+    points = task_points(notebook)
+    assert points, "the notebook has no graded task"
+    markdown = "\n".join(c.source for c in notebook.cells if c.cell_type == "markdown")
+    checks = check_tasks(assignment)
+    assert all(checks.values()), f"checks without a task marker: {checks}"
+    for task, value in points.items():
+        assert value > 0, f"task {task} has no points"
+        assert re.search(rf"^#+ Task {re.escape(task)} ", markdown, re.MULTILINE), (
+            f"no heading 'Task {task} ...' in the notebook"
+        )
+        assert task in checks.values(), f"task {task} has no hidden check"
+    assert set(checks.values()) <= set(points), "a check belongs to no task of the notebook"
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_hidden_checks_pass_against_the_reference_package(assignment):
+    student = reference_student(assignment)
+    try:
+        student.prepare()
+        assert [c.status for c in student.cell_results] == ["ok"], student.cell_results
+        results = run_checks(assignment, student, seed=20261121)
+    finally:
+        student.close()
+    failed = [(r.name, r.message) for r in results if not r.passed]
+    assert results and not failed
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_source_notebook_runs_top_to_bottom_within_60_seconds(assignment, tmp_path):
+    notebook = source_notebook(assignment)
+    client = NotebookClient(
+        notebook,
+        timeout=60,
+        kernel_name="python3",
+        resources={"metadata": {"path": str(tmp_path)}},
+    )
+    started = time.perf_counter()
+    client.execute()
+    elapsed = time.perf_counter() - started
+    print(f"{assignment}: executed in {elapsed:.1f} s")
+    assert elapsed <= 60, f"{assignment} took {elapsed:.1f} s (limit 60 s)"
+
+
+TAMPERING = """
+import numpy as np
+np.allclose = lambda *args, **kwargs: True
+np.testing.assert_allclose = lambda *args, **kwargs: None
+np.testing.assert_array_equal = lambda *args, **kwargs: None
+class AlwaysEqual:
+    def __eq__(self, other):
+        return True
+    __hash__ = object.__hash__
+for _name in [n for n in dir() if not n.startswith("_") and callable(globals()[n])]:
+    globals()[_name] = lambda *args, _value=AlwaysEqual(), **kwargs: _value
+get_ipython().input_transformers_cleanup.append(lambda lines: ["pass\\n"])
+"""
+
+
+def with_extra_cell(notebook, source, position=None):
+    edited = nbformat.from_dict(json.loads(nbformat.writes(notebook)))
+    cell = nbformat.v4.new_code_cell(source)
+    edited.cells.insert(len(edited.cells) if position is None else position, cell)
+    return edited
+
+
+@pytest.fixture(scope="module", params=ASSIGNMENTS)
+def graded_course(request, tmp_path_factory):
+    """The assignment's samples plus adversarial submissions, graded in one batch."""
+    assignment = request.param
+    course = make_course(tmp_path_factory.mktemp(assignment))
+    from autograder import nbgrader_bridge
+
+    nbgrader_bridge.generate_assignment(course.root, assignment)
+    samples = write_submissions(course.root, assignment)
+    source = nbformat.read(course.root / "source" / assignment / f"{assignment}.ipynb", 4)
+    release = nbformat.read(course.root / "release" / assignment / f"{assignment}.ipynb", 4)
+    reference = build_submission(samples[0], release, source)
+    blank = build_submission(samples[1], release, source)
+    first_answer = next(
+        i for i, c in enumerate(reference.cells) if c.metadata.get("nbgrader", {}).get("solution")
+    )
+    extra = {
+        "tamper-blank": with_extra_cell(blank, TAMPERING),
+        "tamper-reference": with_extra_cell(reference, TAMPERING),
+        "exit-at-start": with_extra_cell(reference, "import os\nos._exit(0)", first_answer),
+        "hang-at-start": with_extra_cell(reference, "while True:\n    pass", first_answer),
+        "noisy-reference": with_extra_cell(
+            reference,
+            "import sys, warnings\nimport matplotlib.pyplot as plt\nprint('hello')\n"
+            "print('to stderr', file=sys.stderr)\nwarnings.warn('careful')\n"
+            "plt.plot([1, 2]); plt.show()\ndef my_helper(v):\n    return v\n",
+        ),
+    }
+    for student, notebook in extra.items():
+        folder = course.root / "submitted" / student / assignment
+        folder.mkdir(parents=True)
+        nbformat.write(notebook, folder / f"{assignment}.ipynb")
+    results = {r.student: r for r in Course(course.root).grade(assignment, cell_timeout=5)}
+    return assignment, samples, results
+
+
+def scores(result):
+    return {task: r.score for task, r in result.tasks().items()}
+
+
+def test_reference_scores_full_marks(graded_course):
+    _, _, results = graded_course
+    for student in ("reference", "noisy-reference"):
+        result = results[student]
+        assert result.status == "graded"
+        assert result.score == result.max_score > 0, scores(result)
+
+
+def test_blank_release_fails_every_hidden_check(graded_course):
+    _, _, results = graded_course
+    for student in ("blank", "tamper-blank"):
+        result = results[student]
+        assert result.score == 0
+        checks = [c for t in result.tasks().values() for c in t.checks]
+        assert checks and not any(c.passed for c in checks), [c.name for c in checks if c.passed]
+
+
+def test_each_bug_loses_exactly_its_tasks(graded_course):
+    _, samples, results = graded_course
+    bugs = [s for s in samples if s.breaks]
+    assert len(bugs) >= 3
+    for sample in bugs:
+        result = results[sample.student]
+        tasks = result.tasks()
+        assert set(sample.breaks) <= set(tasks), sample.breaks
+        lost = {t for t, r in tasks.items() if r.score < r.points}
+        assert lost == set(sample.breaks), f"{sample.student}: lost {sorted(lost)}"
+
+
+def test_tampering_with_a_correct_notebook_gains_nothing_and_breaks_its_own_answers(
+    graded_course,
+):
+    _, _, results = graded_course
+    assert results["tamper-reference"].score < results["reference"].score
+
+
+def test_exit_and_hang_lose_only_what_they_broke(graded_course):
+    _, _, results = graded_course
+    for student, status in (("exit-at-start", "crashed"), ("hang-at-start", "timeout")):
+        result = results[student]
+        assert result.status.startswith(status), result.status
+        assert result.score == results["reference"].score, scores(result)
