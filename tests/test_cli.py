@@ -1,8 +1,10 @@
 """The command line an instructor and a self-study learner use, on a course copied elsewhere."""
 
 import csv
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -39,6 +41,7 @@ def course(tmp_path_factory):
     (submitted / "cy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
     (submitted / "dee" / ASSIGNMENT).mkdir(parents=True)
     (submitted / "dee" / ASSIGNMENT / "Untitled.ipynb").write_text("{}")
+    (submitted / "eve" / ASSIGNMENT).mkdir(parents=True)
     result = autograder("grade", ASSIGNMENT, "--course-dir", str(course.root))
     assert result.returncode == 0, result.stderr
     return course, bug, result.stdout
@@ -49,6 +52,7 @@ def test_grade_prints_the_gradebook_table(course):
     lines = {line.split()[0]: line for line in output.splitlines() if line.strip()}
     assert "invalid-notebook" in lines["cy"]
     assert "renamed-notebook" in lines["dee"]
+    assert "missing-notebook" in lines["eve"]
     assert "graded" in lines["ada"] and "graded" in lines["bob"]
 
 
@@ -66,6 +70,28 @@ def test_report_csv_has_one_column_per_task(course, tmp_path):
         assert float(rows["bob"][task]) == 0
     assert rows["cy"]["status"] == "invalid-notebook" and float(rows["cy"]["score"]) == 0
     assert rows["dee"]["status"] == "renamed-notebook"
+
+
+def test_scores_land_in_nbgraders_gradebook(course):
+    course_, bug, _ = course
+    scripts = Path(sys.executable).parent
+    env = dict(os.environ, PATH=f"{scripts}{os.pathsep}{os.environ['PATH']}")
+    result = subprocess.run(
+        [sys.executable, "-m", "nbgrader", "export", "--to", "exported.csv"],
+        cwd=course_.root,
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    assert result.returncode == 0, result.stderr
+    rows = {
+        row["student_id"]: row for row in csv.DictReader((course_.root / "exported.csv").open())
+    }
+    points = sum(course_.task_points(ASSIGNMENT).values())
+    assert float(rows["ada"]["raw_score"]) == points
+    lost = sum(course_.task_points(ASSIGNMENT)[t] for t in bug.breaks)
+    assert float(rows["bob"]["raw_score"]) == points - lost
+    assert float(rows["cy"]["raw_score"]) == 0
 
 
 def test_feedback_names_failing_tasks_without_showing_hidden_checks(course):
