@@ -6,14 +6,19 @@ the rate drops on the :math:`k`-th epoch in a row without improvement (torch cou
 ``patience`` as the number of bad epochs tolerated before a drop).
 """
 
-import copy
 import math
 
 from course_utils.schedules import _checks
-from course_utils.schedules.schedulers import _check_optimizer, _lr_snapshot, _per_group, _write
+from course_utils.schedules.schedulers import (
+    SchedulerState,
+    _check_optimizer,
+    _lr_snapshot,
+    _per_group,
+    _write,
+)
 
 
-class ReduceLROnPlateau:
+class ReduceLROnPlateau(SchedulerState):
     r"""Drop-in for ``torch.optim.lr_scheduler.ReduceLROnPlateau`` (torch 2.13).
 
     Call ``step(metric)`` once per epoch with the monitored value. With :math:`b` the
@@ -114,17 +119,3 @@ class ReduceLROnPlateau:
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
                 _write(group, "lr", new)
-
-    def get_last_lr(self):
-        """The rates after the last step, one per param group."""
-        return list(self._last_lr)
-
-    def state_dict(self):
-        """Everything but the optimizer, as a deep copy."""
-        return {
-            key: copy.deepcopy(value) for key, value in vars(self).items() if key != "optimizer"
-        }
-
-    def load_state_dict(self, state_dict):
-        """Restore a :meth:`state_dict`."""
-        self.__dict__.update(copy.deepcopy(state_dict))

@@ -134,7 +134,25 @@ def _momentum_setup(scheduler, optimizer, base_momentum, max_momentum, last_epoc
     return base, top
 
 
-class LRScheduler:
+class SchedulerState:
+    """What every scheduler shares: its last rates and its state as a plain dict."""
+
+    def get_last_lr(self):
+        """The rates written by the last step, one per param group."""
+        return list(self._last_lr)
+
+    def state_dict(self):
+        """Everything but the optimizer, as a deep copy."""
+        return {
+            key: copy.deepcopy(value) for key, value in vars(self).items() if key != "optimizer"
+        }
+
+    def load_state_dict(self, state_dict):
+        """Restore a :meth:`state_dict` (the optimizer's own state is loaded separately)."""
+        self.__dict__.update(copy.deepcopy(state_dict))
+
+
+class LRScheduler(SchedulerState):
     """Base class: one learning rate per param group, advanced by :meth:`step`.
 
     Subclasses give the closed form (``_closed_form_lrs(t)``: the pure function at step
@@ -197,20 +215,6 @@ class LRScheduler:
             t = _checks.step_count(epoch, "epoch")
             lrs = self._closed_form_lrs(t)
         self._apply(t, lrs)
-
-    def get_last_lr(self):
-        """The rates written by the last step, one per param group."""
-        return list(self._last_lr)
-
-    def state_dict(self):
-        """Everything but the optimizer, as a deep copy."""
-        return {
-            key: copy.deepcopy(value) for key, value in vars(self).items() if key != "optimizer"
-        }
-
-    def load_state_dict(self, state_dict):
-        """Restore a :meth:`state_dict` (the optimizer's own state is loaded separately)."""
-        self.__dict__.update(copy.deepcopy(state_dict))
 
 
 class StepLR(LRScheduler):
