@@ -26,7 +26,12 @@ import pytest
 
 from autograder.checking import CheckFailed
 from autograder.notebook import CodeCell, cells_to_run, task_points
-from autograder.sandbox.runner import ChildDied, StudentCodeError, StudentProcess
+from autograder.sandbox.runner import (
+    ChildDied,
+    StudentCodeError,
+    StudentProcess,
+    default_sys_path,
+)
 
 CHECKS_DIR = Path(__file__).with_name("checks")
 CELL_TIMEOUT = 60.0
@@ -359,7 +364,7 @@ def reference_student(assignment, checks_dir=CHECKS_DIR):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     project_root = str(Path(__file__).resolve().parents[1])
-    options = {"blocked": (), "sys_path": [project_root, *StudentProcess().sys_path]}
+    options = {"blocked": (), "sys_path": [project_root, *default_sys_path()]}
     return Student([CodeCell("reference", module.REFERENCE_SETUP)], process_options=options)
 
 
