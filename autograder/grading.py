@@ -168,6 +168,8 @@ class Student:
                     self._process.exec_cell(cell.cell_id, cell.source, timeout=self.cell_timeout)
                 except StudentCodeError:
                     pass
+                except (TimeoutError, ChildDied):
+                    return  # a cell that worked once broke on replay: later requests fail
 
     def _request(self, send, what):
         if self._process is None or not self._process.alive:
