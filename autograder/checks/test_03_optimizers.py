@@ -430,14 +430,16 @@ result = {"iterates": iterates, "state": state, "modified": modified, "own": own
 
 def _follows_own_adam(got):
     """Whether every AdamW iterate is "decay, then the student's own Adam step", with an
-    Adam step that does not depend on where it is taken (as Adam without weight decay)."""
+    Adam step that moves and does not depend on where it is taken (as Adam without weight
+    decay). An identity "Adam step" would let decay alone pass as AdamW."""
     own = got.get("own")
     if not isinstance(own, list) or len(own) != len(got["iterates"]) or any(o is None for o in own):
         return False
     for theta, (via_adam, step_at_decayed, step_at_theta) in zip(got["iterates"], own, strict=True):
         follows = np.allclose(via_adam, theta, rtol=RTOL, atol=ATOL)
         shift_invariant = np.allclose(step_at_decayed, step_at_theta, rtol=1e-6, atol=1e-12)
-        if not (follows and shift_invariant):
+        moves = bool(np.any(np.asarray(step_at_theta) != 0))  # an Adam step, not the identity
+        if not (follows and shift_invariant and moves):
             return False
     return True
 
