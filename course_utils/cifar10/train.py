@@ -1,0 +1,419 @@
+"""Training on CIFAR-10 with the whole dataset on the device.
+
+The recipe of the fast CIFAR-10 scripts (airbench): the images are moved to the device
+once and normalized once (channels_last); each batch is gathered from that tensor by a
+random permutation and augmented on the device; the forward pass runs under bf16
+autocast on CUDA; the loss is cross-entropy with label smoothing; the test accuracy uses
+flip test-time augmentation (the logits of the image and of its mirror image are added).
+
+Optimizers and schedules are the course's own (:mod:`course_utils.optim`,
+:mod:`course_utils.schedules`), chosen by name from :data:`OPTIMIZERS` and
+:data:`SCHEDULES`. Add your own with :func:`register_optimizer` and
+:func:`register_schedule`. The default is SGD with Nesterov momentum 0.9 and a linear
+warm-up followed by a linear decay to zero, stepped after every batch.
+
+On the CPU with a seed, two runs give identical metrics: shuffling and augmentation draw
+from a ``torch.Generator`` seeded from ``seed``, the model is initialized under a forked
+global RNG seeded the same way, and deterministic algorithms are switched on for the run.
+"""
+
+import contextlib
+import json
+import math
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+
+from course_utils import optim, schedules
+from course_utils.cifar10.augment import PAD_MODES, augment
+from course_utils.cifar10.data import NUM_CLASSES, normalize
+from course_utils.cifar10.models import MODELS, build_model
+
+
+def _sgd(params, *, lr, momentum, weight_decay):
+    return optim.SGD(
+        params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=momentum > 0
+    )
+
+
+def _adam(params, *, lr, momentum, weight_decay):
+    return optim.Adam(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+
+
+def _adamw(params, *, lr, momentum, weight_decay):
+    return optim.AdamW(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+
+
+def _rmsprop(params, *, lr, momentum, weight_decay):
+    return optim.RMSprop(params, lr=lr, momentum=momentum, weight_decay=weight_decay)
+
+
+def _adagrad(params, *, lr, momentum, weight_decay):
+    return optim.Adagrad(params, lr=lr, weight_decay=weight_decay)
+
+
+def _swats(params, *, lr, momentum, weight_decay):
+    return optim.SWATS(params, lr=lr, betas=(momentum, 0.999), weight_decay=weight_decay)
+
+
+OPTIMIZERS = {
+    "sgd": _sgd,
+    "adam": _adam,
+    "adamw": _adamw,
+    "rmsprop": _rmsprop,
+    "adagrad": _adagrad,
+    "swats": _swats,
+}
+"""Optimizer factories ``f(params, *, lr, momentum, weight_decay) -> Optimizer``.
+
+``momentum`` is SGD's and RMSprop's momentum (Nesterov for SGD when > 0) and Adam's
+:math:`\\beta_1`; Adagrad ignores it."""
+
+
+class WarmupLinearLR(schedules.LRScheduler):
+    r"""Linear warm-up from 0 to ``initial_lr`` over ``W`` steps, then linear decay to 0 at ``T``.
+
+    .. math:: \alpha_t = \begin{cases} \alpha_0\, t / W & t < W \\
+              \alpha_0 \left(1 - \min(t - W, T - W)/(T - W)\right) & t \ge W \end{cases}
+
+    Both pieces are :func:`course_utils.schedules.linear_lr`.
+    """
+
+    def __init__(self, optimizer, warmup_steps, total_steps, last_epoch=-1):
+        if not (isinstance(warmup_steps, int) and warmup_steps >= 0):
+            raise ValueError(
+                f"Invalid warmup_steps: {warmup_steps!r} (warmup_steps must be an integer >= 0)"
+            )
+        if not (isinstance(total_steps, int) and total_steps > warmup_steps):
+            raise ValueError(
+                f"Invalid total_steps: {total_steps!r} (total_steps must be an "
+                f"integer > warmup_steps = {warmup_steps})"
+            )
+        self.warmup_steps = warmup_steps
+        self.total_steps = total_steps
+        super().__init__(optimizer, last_epoch)
+
+    def _closed_form_lrs(self, t):
+        w, decay = self.warmup_steps, self.total_steps - self.warmup_steps
+        if t < w:
+            return [schedules.linear_lr(t, base, 0.0, 1.0, w) for base in self.base_lrs]
+        return [schedules.linear_lr(t - w, base, 1.0, 0.0, decay) for base in self.base_lrs]
+
+
+def _warmup_linear(optimizer, *, total_steps, warmup_steps):
+    return WarmupLinearLR(optimizer, warmup_steps, total_steps)
+
+
+def _warmup_cosine(optimizer, *, total_steps, warmup_steps):
+    return schedules.WarmupCosineLR(optimizer, warmup_steps, total_steps)
+
+
+def _cosine(optimizer, *, total_steps, warmup_steps):
+    return schedules.CosineAnnealingLR(optimizer, T_max=total_steps)
+
+
+def _onecycle(optimizer, *, total_steps, warmup_steps):
+    lr = optimizer.param_groups[0]["lr"]
+    return schedules.OneCycleLR(optimizer, max_lr=lr, total_steps=total_steps, cycle_momentum=False)
+
+
+def _constant(optimizer, *, total_steps, warmup_steps):
+    return schedules.LinearLR(optimizer, start_factor=1.0, end_factor=1.0, total_iters=1)
+
+
+SCHEDULES = {
+    "warmup_linear": _warmup_linear,
+    "warmup_cosine": _warmup_cosine,
+    "cosine": _cosine,
+    "onecycle": _onecycle,
+    "constant": _constant,
+}
+"""Schedule factories ``f(optimizer, *, total_steps, warmup_steps) -> scheduler``; the
+scheduler's ``step()`` is called after every batch. ``onecycle`` peaks at the ``lr``
+given and keeps the momentum fixed."""
+
+
+def _register(registry, kind, name, factory, overwrite):
+    if not (isinstance(name, str) and name):
+        raise ValueError(f"Invalid name: {name!r} (name must be a non-empty string)")
+    if not callable(factory):
+        raise ValueError(f"Invalid factory: {factory!r} (factory must be callable)")
+    if name in registry and not overwrite:
+        raise ValueError(
+            f"Invalid name: {name!r} (a {kind} of that name exists; pass "
+            "overwrite=True to replace it)"
+        )
+    registry[name] = factory
+
+
+def register_optimizer(name, factory, *, overwrite=False):
+    """Make ``factory(params, *, lr, momentum, weight_decay)`` selectable as ``name``."""
+    _register(OPTIMIZERS, "optimizer", name, factory, overwrite)
+
+
+def register_schedule(name, factory, *, overwrite=False):
+    """Make ``factory(optimizer, *, total_steps, warmup_steps)`` selectable as ``name``."""
+    _register(SCHEDULES, "schedule", name, factory, overwrite)
+
+
+@dataclass
+class TrainConfig:
+    """Hyperparameters of one run. ``batch_size`` counts images per optimizer step."""
+
+    epochs: int = 10
+    batch_size: int = 512
+    optimizer: str = "sgd"
+    lr: float = 0.2
+    momentum: float = 0.9
+    weight_decay: float = 5e-4
+    schedule: str = "warmup_linear"
+    warmup_fraction: float = 0.2
+    label_smoothing: float = 0.2
+    model: str = "fastnet"
+    width: int = 64
+    crop_padding: int = 4
+    pad_mode: str = "reflect"
+    flip: bool = True
+    cutout: int = 0
+    tta: bool = True
+    compile: bool = False
+    device: str = "auto"
+    seed: int = 0
+    limit_train: int | None = None
+    limit_test: int | None = None
+    eval_batch_size: int = 1024
+
+    def __post_init__(self):
+        for name in ("epochs", "batch_size", "width", "eval_batch_size"):
+            _check_int(name, getattr(self, name), 1)
+        for name in ("crop_padding", "cutout", "seed"):
+            _check_int(name, getattr(self, name), 0)
+        for name in ("limit_train", "limit_test"):
+            if getattr(self, name) is not None:
+                _check_int(name, getattr(self, name), 1)
+        _check_range("lr", self.lr, 0.0, math.inf)
+        _check_range("momentum", self.momentum, 0.0, 1.0, high_open=True)
+        _check_range("weight_decay", self.weight_decay, 0.0, math.inf)
+        _check_range("warmup_fraction", self.warmup_fraction, 0.0, 1.0, high_open=True)
+        _check_range("label_smoothing", self.label_smoothing, 0.0, 1.0, high_open=True)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        _check_choice("schedule", self.schedule, SCHEDULES)
+        _check_choice("model", self.model, MODELS)
+        _check_choice("pad_mode", self.pad_mode, PAD_MODES)
+        _check_choice("device", self.device, ("auto", "cpu", "cuda"))
+
+
+def _check_int(name, value, low):
+    if not (isinstance(value, int) and not isinstance(value, bool) and value >= low):
+        raise ValueError(f"Invalid {name}: {value!r} ({name} must be an integer >= {low})")
+
+
+def _check_range(name, value, low, high, high_open=False):
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and value >= low
+    ok = ok and (value < high if high_open else value <= high) and math.isfinite(value)
+    if not ok:
+        bracket = ")" if high_open else "]"
+        raise ValueError(f"Invalid {name}: {value!r} ({name} must be in [{low}, {high}{bracket})")
+
+
+def _check_choice(name, value, choices):
+    if value not in choices:
+        raise ValueError(f"Invalid {name}: {value!r} ({name} must be one of {sorted(choices)})")
+
+
+def resolve_device(name):
+    """``"auto"`` is CUDA when available, else the CPU; ``"cuda"`` without CUDA raises."""
+    if name == "auto":
+        name = "cuda" if torch.cuda.is_available() else "cpu"
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("Invalid device: 'cuda' (no CUDA device is available)")
+    return torch.device(name)
+
+
+class Timer:
+    """Elapsed seconds between :meth:`start` and :meth:`stop`.
+
+    On CUDA two CUDA events are recorded in the stream and their difference is read after
+    synchronizing (so queued kernels are counted); on the CPU ``time.perf_counter``.
+    """
+
+    def __init__(self, device):
+        self.cuda = device.type == "cuda"
+        if self.cuda:
+            self._begin = torch.cuda.Event(enable_timing=True)
+            self._end = torch.cuda.Event(enable_timing=True)
+
+    def start(self):
+        if self.cuda:
+            self._begin.record()
+        else:
+            self._t0 = time.perf_counter()
+
+    def stop(self):
+        if self.cuda:
+            self._end.record()
+            self._end.synchronize()
+            return self._begin.elapsed_time(self._end) / 1000.0
+        return time.perf_counter() - self._t0
+
+
+@contextlib.contextmanager
+def _deterministic(enabled):
+    previous = torch.are_deterministic_algorithms_enabled()
+    torch.use_deterministic_algorithms(enabled or previous)
+    try:
+        yield
+    finally:
+        torch.use_deterministic_algorithms(previous)
+
+
+def _autocast(device):
+    return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def evaluate(model, images, labels, *, batch_size=1024, tta=True):
+    """Mean cross-entropy and accuracy of ``model`` on normalized ``images``.
+
+    With ``tta`` the logits are those of the image plus those of its mirror image.
+    """
+    model.eval()
+    total_loss, correct = 0.0, 0
+    with torch.no_grad(), _autocast(images.device):
+        for i in range(0, len(images), batch_size):
+            x, y = images[i : i + batch_size], labels[i : i + batch_size]
+            logits = model(x).float()
+            if tta:
+                logits = logits + model(x.flip(-1)).float()
+            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
+            correct += (logits.argmax(1) == y).sum().item()
+    return total_loss / len(images), correct / len(images)
+
+
+def train(config, data, *, progress=False):
+    """Train ``config.model`` on ``data`` (a :class:`~course_utils.cifar10.data.CIFAR10`).
+
+    Returns the metrics as a dict: the config, the device, the number of parameters, one
+    entry per epoch (``train_loss``, ``train_accuracy``, ``test_loss``,
+    ``test_accuracy``, ``lr``, ``epoch_time_s``, ``images_per_s``; the time counts the
+    training steps only), the final test accuracy, the total training time and the mean
+    images per second.
+    """
+    device = resolve_device(config.device)
+    train_x = normalize(data.train_images[: config.limit_train], device)
+    train_y = torch.as_tensor(data.train_labels[: config.limit_train], device=device)
+    test_x = normalize(data.test_images[: config.limit_test], device)
+    test_y = torch.as_tensor(data.test_labels[: config.limit_test], device=device)
+    n = len(train_x)
+    steps_per_epoch = math.ceil(n / config.batch_size)
+    total_steps = config.epochs * steps_per_epoch
+    warmup_steps = min(round(config.warmup_fraction * total_steps), total_steps - 1)
+
+    with _deterministic(device.type == "cpu"), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        model = build_model(config.model, NUM_CLASSES, config.width).to(device)
+        generator = torch.Generator(device=device).manual_seed(config.seed)
+        optimizer = OPTIMIZERS[config.optimizer](
+            model.parameters(),
+            lr=config.lr,
+            momentum=config.momentum,
+            weight_decay=config.weight_decay,
+        )
+        scheduler = SCHEDULES[config.schedule](
+            optimizer, total_steps=total_steps, warmup_steps=warmup_steps
+        )
+        step_fn = torch.compile(model) if config.compile else model
+        timer = Timer(device)
+        epochs = []
+        from tqdm import tqdm
+
+        with tqdm(total=total_steps, disable=not progress, unit="step") as bar:
+            for epoch in range(config.epochs):
+                model.train()
+                loss_sum = torch.zeros((), device=device)
+                correct = torch.zeros((), device=device, dtype=torch.long)
+                timer.start()
+                order = torch.randperm(n, device=device, generator=generator)
+                for i in range(0, n, config.batch_size):
+                    idx = order[i : i + config.batch_size]
+                    x = augment(
+                        train_x[idx],
+                        crop_padding=config.crop_padding,
+                        pad_mode=config.pad_mode,
+                        flip=config.flip,
+                        cutout_size=config.cutout,
+                        generator=generator,
+                    )
+                    y = train_y[idx]
+                    with _autocast(device):
+                        logits = step_fn(x)
+                    loss = F.cross_entropy(
+                        logits.float(), y, label_smoothing=config.label_smoothing
+                    )
+                    optimizer.zero_grad(set_to_none=True)
+                    loss.backward()
+                    optimizer.step()
+                    scheduler.step()
+                    loss_sum += loss.detach() * len(idx)
+                    correct += (logits.detach().argmax(1) == y).sum()
+                    bar.update(1)
+                seconds = timer.stop()
+                test_loss, test_acc = evaluate(
+                    model, test_x, test_y, batch_size=config.eval_batch_size, tta=config.tta
+                )
+                epochs.append(
+                    {
+                        "epoch": epoch + 1,
+                        "train_loss": loss_sum.item() / n,
+                        "train_accuracy": correct.item() / n,
+                        "test_loss": test_loss,
+                        "test_accuracy": test_acc,
+                        "lr": optimizer.param_groups[0]["lr"],
+                        "epoch_time_s": seconds,
+                        "images_per_s": n / seconds,
+                    }
+                )
+                bar.set_postfix(loss=f"{epochs[-1]['train_loss']:.3f}", test_acc=f"{test_acc:.3f}")
+    total_time = sum(e["epoch_time_s"] for e in epochs)
+    return {
+        "config": asdict(config),
+        "device": str(device),
+        "num_params": sum(p.numel() for p in model.parameters()),
+        "train_size": n,
+        "test_size": len(test_x),
+        "epochs": epochs,
+        "final_test_accuracy": epochs[-1]["test_accuracy"],
+        "train_time_s": total_time,
+        "images_per_s": n * config.epochs / total_time,
+    }
+
+
+def save_metrics(metrics, out_dir):
+    """Write ``metrics.json`` and ``curves.png`` (loss and accuracy per epoch) to ``out_dir``.
+
+    Returns the two paths.
+    """
+    from matplotlib.figure import Figure
+
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    json_path = out_dir / "metrics.json"
+    json_path.write_text(json.dumps(metrics, indent=2) + "\n")
+    epochs = [e["epoch"] for e in metrics["epochs"]]
+    fig = Figure(figsize=(10, 4))
+    ax_loss, ax_acc = fig.subplots(1, 2)
+    ax_loss.plot(epochs, [e["train_loss"] for e in metrics["epochs"]], "o-", label="train")
+    ax_loss.plot(epochs, [e["test_loss"] for e in metrics["epochs"]], "o-", label="test")
+    ax_loss.set(xlabel="epoch", ylabel="cross-entropy", title="loss")
+    ax_acc.plot(epochs, [e["train_accuracy"] for e in metrics["epochs"]], "o-", label="train")
+    ax_acc.plot(epochs, [e["test_accuracy"] for e in metrics["epochs"]], "o-", label="test")
+    ax_acc.set(xlabel="epoch", ylabel="accuracy", title="accuracy", ylim=(0, 1))
+    for ax in (ax_loss, ax_acc):
+        ax.legend()
+        ax.grid(alpha=0.3)
+    fig.tight_layout()
+    plot_path = out_dir / "curves.png"
+    fig.savefig(plot_path, dpi=100)
+    return json_path, plot_path
