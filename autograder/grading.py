@@ -127,12 +127,9 @@ class Student:
 
     def _start(self):
         if self._zygote is not None:
-            try:
-                self._process = self._zygote.spawn()
-                return
-            except (OSError, ChildDied):
-                self._zygote = None  # the zygote is gone: start children directly
-        self._process = StudentProcess(**self._process_options).start()
+            self._process = self._zygote.spawn()
+        else:
+            self._process = StudentProcess(**self._process_options).start()
 
     def _exec_first_time(self, cell):
         if not self._process.alive:

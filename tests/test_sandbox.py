@@ -156,3 +156,48 @@ def test_zygote_children_contain_exits_and_hangs(zygote):
         assert healthy.run("result = 6 * 7") == 42
     finally:
         healthy.stop()
+
+
+def test_a_child_that_stops_reading_cannot_block_the_grader(child):
+    child.exec_cell(
+        "t.1",
+        "import sys, time\nsys.modules['codec'].read_message = lambda *a, **k: time.sleep(1000)",
+    )
+    # from now on the child reads nothing: writing a large request must not block forever
+    with pytest.raises(TimeoutError):
+        child.run("result = 0", timeout=2, big=np.zeros(200_000))
+    assert not child.alive
+
+
+def test_garbage_on_the_channel_is_a_status_not_a_grader_error(child):
+    source = (
+        "import os, struct, sys\n"
+        "frame = sys._getframe()\n"
+        "while frame.f_code.co_name != 'serve':\n"
+        "    frame = frame.f_back\n"
+        "os.write(frame.f_locals['resp_fd'], struct.pack('>Q', 4) + b'\\xff\\xfe\\xfd\\xfc')\n"
+    )
+    with pytest.raises(ChildDied) as info:
+        child.exec_cell("t.1", source)
+    assert info.value.status == "garbled"
+
+
+def test_messages_with_lone_surrogates_are_made_printable(child):
+    with pytest.raises(StudentCodeError) as info:
+        child.exec_cell("t.1", "raise ValueError('bad \\ud800 value')")
+    info.value.error.encode("utf-8")  # would raise on a lone surrogate
+    assert "\\ud800" in info.value.error
+
+
+def test_a_killed_zygote_is_replaced_and_the_grader_survives():
+    with Zygote(preload=()) as zygote:
+        first = zygote.spawn()
+        with pytest.raises(ChildDied):
+            first.exec_cell(
+                "t.1", "import os, signal\nos.kill(os.getppid(), signal.SIGKILL)\nos._exit(0)"
+            )
+        second = zygote.spawn()
+        try:
+            assert second.run("result = 2 + 2") == 4
+        finally:
+            second.stop()

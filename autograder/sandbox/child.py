@@ -63,7 +63,7 @@ class BoundedOutput:
         return False
 
     def take(self):
-        text = "".join(self.parts)
+        text = _printable("".join(self.parts))
         if self.dropped:
             text += f"\n[... {self.dropped} more characters of output not kept]"
         self.parts, self.size, self.dropped = [], 0, 0
@@ -120,8 +120,16 @@ def _where(exc):
     return f"{frame.filename.strip('<>')}, line {frame.lineno}"
 
 
+def _printable(text):
+    """Text that can be written as UTF-8 (a lone surrogate would break the notebook)."""
+    return text.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
 def _describe(exc):
-    message = f"{type(exc).__name__}: {exc}"
+    try:
+        message = _printable(f"{type(exc).__name__}: {exc}")
+    except Exception:  # an exception whose __str__ raises
+        message = f"{type(exc).__name__} (its message could not be shown)"
     if len(message) > MESSAGE_LIMIT:
         message = message[:MESSAGE_LIMIT] + " [...]"
     return message

@@ -111,17 +111,29 @@ def from_plain_json(text):
     """Decode a JSON message written by :func:`write_message`."""
     try:
         return json.loads(text, object_hook=_hook)
-    except (ValueError, TypeError) as exc:
-        raise CodecError(f"malformed message: {exc}") from None
+    except (ValueError, TypeError, RecursionError, EOFError, OSError) as exc:
+        raise CodecError(f"malformed message: {type(exc).__name__}: {exc}") from None
 
 
-def write_message(fd, value, *, already_plain=False):
-    """Write ``value`` as one length-prefixed JSON message to the file descriptor ``fd``."""
+def write_message(fd, value, *, already_plain=False, deadline=None):
+    """Write ``value`` as one length-prefixed JSON message to the file descriptor ``fd``.
+
+    With a ``deadline`` (a ``time.monotonic()`` value; ``fd`` should then be
+    non-blocking) it raises TimeoutError when the reader stops reading, instead of
+    blocking forever on a full pipe.
+    """
     plain = value if already_plain else to_plain(value)
     data = json.dumps(plain, allow_nan=False, separators=(",", ":")).encode("utf-8")
     view = memoryview(_HEADER.pack(len(data)) + data)
     while view:
-        view = view[os.write(fd, view) :]
+        if deadline is not None:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0 or not select.select([], [fd], [], remaining)[1]:
+                raise TimeoutError("the other side stopped reading")
+        try:
+            view = view[os.write(fd, view) :]
+        except BlockingIOError:
+            continue
 
 
 def read_message(fd, deadline=None):
@@ -133,7 +145,12 @@ def read_message(fd, deadline=None):
     (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
     if size > MAX_MESSAGE_BYTES:
         raise CodecError(f"message of {size} bytes is larger than {MAX_MESSAGE_BYTES}")
-    return from_plain_json(_read_exact(fd, size, deadline).decode("utf-8"))
+    data = _read_exact(fd, size, deadline)
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise CodecError(f"message is not UTF-8: {exc}") from None
+    return from_plain_json(text)
 
 
 def _read_exact(fd, size, deadline):

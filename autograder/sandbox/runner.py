@@ -103,6 +103,7 @@ class StudentProcess:
         self._pid = self._popen.pid
         os.close(req_r)
         os.close(resp_w)
+        os.set_blocking(self._req, False)
         self.request({"op": "init", "sys_path": self.sys_path, "blocked": list(self.blocked)})
         return self
 
@@ -137,7 +138,7 @@ class StudentProcess:
             raise ChildDied("not-running", "the student process is not running")
         deadline = time.monotonic() + timeout
         try:
-            codec.write_message(self._req, message)
+            codec.write_message(self._req, message, deadline=deadline)
             answer = codec.read_message(self._resp, deadline)
         except TimeoutError:
             self.stop()
@@ -200,14 +201,23 @@ class Zygote:
     Grading a batch would otherwise spend most of each notebook's time starting Python
     and importing numpy, matplotlib and torch. The zygote imports them once, before any
     student code exists; each :meth:`spawn` forks it, so every notebook still gets a
-    child of its own with nothing from another submission in it.
+    child of its own with nothing from another submission in it. Children are the
+    zygote's, never the grader's; a zygote that a submission killed or stopped is
+    replaced by a new one.
     """
+
+    SPAWN_TIMEOUT = 10.0
+    START_TIMEOUT = 120.0
 
     def __init__(self, preload=PRELOAD, sys_path=None, blocked=BLOCKED_PACKAGES):
         self.preload = tuple(preload)
         self.sys_path = default_sys_path() if sys_path is None else list(sys_path)
         self.blocked = tuple(blocked)
         self._home = tempfile.TemporaryDirectory(prefix="grade-zygote-")
+        self._popen = self._control = None
+        self._launch()
+
+    def _launch(self):
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
         self._popen = subprocess.Popen(
             [sys.executable, "-I", "-S", CHILD_SCRIPT, "--zygote", str(theirs.fileno())],
@@ -227,6 +237,13 @@ class Zygote:
         self._control.sendall(json.dumps(setup).encode())
         self._ready = False
 
+    def _kill(self):
+        if self._control is not None:
+            self._control.close()
+        if self._popen is not None:
+            _kill_group(self._popen.pid)
+            self._popen.wait()
+
     def _read_line(self, timeout):
         self._control.settimeout(timeout)
         data = b""
@@ -237,29 +254,39 @@ class Zygote:
             data += chunk
         return data.decode()
 
-    def spawn(self, timeout=120.0):
-        """A new child forked from the zygote, ready for ``exec_cell``."""
+    def _fork(self):
         if not self._ready:
-            if self._read_line(timeout).strip() != "ready":
+            if self._read_line(self.START_TIMEOUT).strip() != "ready":
                 raise ChildDied("garbled", "the zygote did not start")
             self._ready = True
         child = StudentProcess(self.sys_path, self.blocked)
         child._workdir = tempfile.TemporaryDirectory(prefix="grade-")
         req_r, child._req = os.pipe()
         child._resp, resp_w = os.pipe()
+        os.set_blocking(child._req, False)
         try:
             message = json.dumps({"workdir": child._workdir.name}).encode()
             socket.send_fds(self._control, [message], [req_r, resp_w])
-            child._pid = json.loads(self._read_line(timeout))["pid"]
+            child._pid = int(json.loads(self._read_line(self.SPAWN_TIMEOUT))["pid"])
+        except BaseException:
+            child.stop()
+            raise
         finally:
             os.close(req_r)
             os.close(resp_w)
         return child
 
+    def spawn(self):
+        """A new child forked from the zygote, ready for ``exec_cell``."""
+        try:
+            return self._fork()
+        except (OSError, ValueError, KeyError, ChildDied):
+            self._kill()  # killed, stopped or confused by a submission: start afresh
+            self._launch()
+            return self._fork()
+
     def close(self):
-        self._control.close()
-        _kill_group(self._popen.pid)
-        self._popen.wait()
+        self._kill()
         self._home.cleanup()
 
     def __enter__(self):
