@@ -10,6 +10,7 @@ A submission that cannot be read (missing, renamed or broken notebook) gets a st
 zero points and never stops the batch.
 """
 
+import hashlib
 import json
 import secrets
 import time
@@ -51,6 +52,12 @@ class StudentResult:
             "max_score": self.max_score,
             "notebooks": {name: n.to_dict() for name, n in self.notebooks.items()},
         }
+
+
+def student_seed(batch_seed, student):
+    """Each student's checks get inputs of their own, reproducible from the batch seed."""
+    digest = hashlib.sha256(f"{batch_seed}:{student}".encode()).digest()
+    return int.from_bytes(digest[:8], "big") >> 1
 
 
 class Course:
@@ -185,7 +192,11 @@ class Course:
             for student in students:
                 started = time.perf_counter()
                 result = self.grade_student(
-                    assignment, student, seed=seed, zygote=zygote, **timeouts
+                    assignment,
+                    student,
+                    seed=student_seed(seed, student),
+                    zygote=zygote,
+                    **timeouts,
                 )
                 results.append(result)
                 if progress:

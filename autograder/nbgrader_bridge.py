@@ -130,6 +130,8 @@ def autograde(course_dir, assignment, student, grade):
     """
     coursedir, config = course_directory(course_dir)
     config.Autograde.create_student = True
+    # a test cell the student deleted comes back from the source, so its task is graded
+    config.OverwriteCells.add_missing_cells = True
     with temp_attrs(coursedir, assignment_id=assignment, student_id=student):
         converter = Autograde(coursedir=coursedir, config=config)
         converter.force = True

@@ -83,16 +83,16 @@ def read_notebook(path):
             f"{path.name} is not valid notebook JSON ({exc.msg} at line {exc.lineno}); "
             "open it in JupyterLab, save it again and resubmit",
         ) from None
-    if not isinstance(data, dict) or not isinstance(data.get("cells"), list):
-        raise SubmissionError("invalid-notebook", f"{path.name} has no list of cells")
+    if not isinstance(data, dict):
+        raise SubmissionError("invalid-notebook", f"{path.name} is not a notebook object")
     try:
-        return (
-            nbformat.from_dict(data)
-            if data.get("nbformat", 0) >= 4
-            else nbformat.reads(text, as_version=4)
-        )
+        if isinstance(data.get("cells"), list) and data.get("nbformat", 4) >= 4:
+            return nbformat.from_dict(data)
+        if isinstance(data.get("worksheets"), list):  # nbformat 3 and earlier
+            return nbformat.reads(text, as_version=4)
     except Exception as exc:  # nbformat raises several unrelated types on bad input
         raise SubmissionError("invalid-notebook", f"{path.name} is not a notebook: {exc}") from None
+    raise SubmissionError("invalid-notebook", f"{path.name} has no list of cells")
 
 
 def cells_to_run(notebook):

@@ -129,6 +129,17 @@ def with_extra_cell(notebook, source, position=None):
     return edited
 
 
+def without_first_test_cell(notebook):
+    edited = nbformat.from_dict(json.loads(nbformat.writes(notebook)))
+    first_test = next(
+        i
+        for i, c in enumerate(edited.cells)
+        if c.metadata.get("nbgrader", {}).get("grade") and not c.metadata["nbgrader"]["solution"]
+    )
+    del edited.cells[first_test]
+    return edited
+
+
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded_course(request, tmp_path_factory):
     """The assignment's samples plus adversarial submissions, graded in one batch."""
@@ -150,6 +161,7 @@ def graded_course(request, tmp_path_factory):
         "tamper-reference": with_extra_cell(reference, TAMPERING),
         "exit-at-start": with_extra_cell(reference, "import os\nos._exit(0)", first_answer),
         "hang-at-start": with_extra_cell(reference, "while True:\n    pass", first_answer),
+        "deleted-test-cell": without_first_test_cell(reference),
         "noisy-reference": with_extra_cell(
             reference,
             "import sys, warnings\nimport matplotlib.pyplot as plt\nprint('hello')\n"
@@ -171,10 +183,20 @@ def scores(result):
 
 def test_reference_scores_full_marks(graded_course):
     _, _, results = graded_course
-    for student in ("reference", "noisy-reference"):
+    for student in ("reference", "noisy-reference", "deleted-test-cell"):
         result = results[student]
         assert result.status == "graded"
         assert result.score == result.max_score > 0, scores(result)
+
+
+def test_each_student_gets_inputs_of_their_own(graded_course):
+    _, _, results = graded_course
+    seeds = {
+        student: [n.seed for n in result.notebooks.values()]
+        for student, result in results.items()
+        if result.status == "graded"
+    }
+    assert seeds["reference"] != seeds["noisy-reference"]
 
 
 def test_blank_release_fails_every_hidden_check(graded_course):

@@ -180,3 +180,10 @@ def test_invalid_and_missing_notebooks_get_a_status(tmp_path):
     with pytest.raises(SubmissionError) as info:
         read_notebook(tmp_path / "absent.ipynb")
     assert info.value.status == "missing-notebook"
+
+
+def test_old_format_notebooks_are_read(tmp_path):
+    path = tmp_path / "old.ipynb"
+    path.write_text(nbformat.writes(toy_notebook(), version=3))
+    notebook = read_notebook(path)
+    assert "def square" in "".join(c.source for c in notebook.cells)

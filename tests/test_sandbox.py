@@ -201,3 +201,13 @@ def test_a_killed_zygote_is_replaced_and_the_grader_survives():
             assert second.run("result = 2 + 2") == 4
         finally:
             second.stop()
+
+
+def test_jupyter_display_and_stream_attributes_work(child):
+    child.exec_cell(
+        "t.1",
+        "import sys\ndisplay('shown in Jupyter')\nenc = sys.stdout.encoding\n"
+        "try:\n    sys.stdout.fileno()\nexcept OSError:\n    no_fd = True\nsys.stdout.close()",
+    )
+    assert child.run("result = [enc, no_fd]") == ["utf-8", True]
+    assert child.run("print('still printing')\nresult = 1") == 1

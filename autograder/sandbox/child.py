@@ -27,6 +27,7 @@ Answers: ``{"ok": true, "value": ..., "output": TEXT}`` or
 """
 
 import importlib.abc
+import io
 import os
 import sys
 import traceback
@@ -56,11 +57,26 @@ class BoundedOutput:
         self.dropped += max(len(text) - max(room, 0), 0)
         return len(text)
 
+    encoding = "utf-8"
+    errors = "backslashreplace"
+
     def flush(self):
+        pass
+
+    def close(self):
         pass
 
     def isatty(self):
         return False
+
+    def writable(self):
+        return True
+
+    def readable(self):
+        return False
+
+    def fileno(self):
+        raise io.UnsupportedOperation("grading output has no file descriptor")
 
     def take(self):
         text = _printable("".join(self.parts))
@@ -112,6 +128,11 @@ class _IPythonStandIn:
         raise AttributeError(f"get_ipython().{name} is not available while grading")
 
 
+def _display(*objects, **kwargs):
+    """Jupyter's ``display`` built-in: shows nothing while grading."""
+    return None
+
+
 def _where(exc):
     frames = [f for f in traceback.extract_tb(exc.__traceback__) if f.filename.startswith("<")]
     if not frames:
@@ -139,6 +160,7 @@ class Child:
     def __init__(self):
         self.namespace = {"__name__": "__main__", "__builtins__": __builtins__}
         self.namespace["get_ipython"] = lambda: _IPythonStandIn(self.namespace)
+        self.namespace["display"] = _display
         self.output = BoundedOutput()
 
     def handle(self, request):
