@@ -16,7 +16,6 @@ import pytest
 import torch
 
 from course_utils.cifar10 import (
-    CIFAR10,
     MEAN,
     OPTIMIZERS,
     STD,
@@ -34,6 +33,7 @@ from course_utils.cifar10 import (
     read_batch,
     register_optimizer,
     safe_extract,
+    synthetic_cifar10,
     train,
 )
 from course_utils.cifar10.data import md5sum
@@ -51,7 +51,6 @@ NAMES = [
     b"ship",
     b"truck",
 ]
-PALETTE = np.array([[230, 40, 40], [40, 200, 40], [40, 60, 230], [230, 210, 40], [200, 40, 210]])
 
 
 def _official_batch(n, rng):
@@ -77,21 +76,26 @@ def write_official(root, n=6, seed=0):
     return batches
 
 
-def synthetic(n, seed):
-    """Stripes in one of five colours, horizontal (classes 0-4) or vertical (5-9), on noise."""
-    rng = np.random.default_rng(seed)
-    labels = rng.integers(0, 10, n)
-    images = rng.normal(128, 40, (n, 3, 32, 32))
-    coord = np.arange(32)
-    for i, k in enumerate(labels):
-        stripes = ((coord + rng.integers(0, 8)) // 4) % 2 == 0
-        mask = np.broadcast_to(stripes[:, None] if k < 5 else stripes[None, :], (32, 32))
-        images[i][:, mask] = PALETTE[k % 5][:, None] + rng.normal(0, 30, (3, mask.sum()))
-    return np.clip(images, 0, 255).astype(np.uint8), labels
-
-
 def synthetic_data(n_train, n_test):
-    return CIFAR10(*synthetic(n_train, 0), *synthetic(n_test, 1), tuple(map(str, range(10))))
+    return synthetic_cifar10(n_train, n_test, seed=0)
+
+
+def test_synthetic_dataset_has_the_official_shapes_and_all_classes():
+    data = synthetic_cifar10(300, 50, noise=10.0, seed=3)
+    assert data.train_images.shape == (300, 3, 32, 32) and data.train_images.dtype == np.uint8
+    assert data.test_images.shape == (50, 3, 32, 32) and data.test_labels.dtype == np.int64
+    assert set(data.train_labels.tolist()) == set(range(10)) and len(data.classes) == 10
+    red_horizontal = data.train_images[data.train_labels == 0][0].astype(int)
+    rows, cols = red_horizontal[0].std(axis=1), red_horizontal[0].std(axis=0)
+    assert rows.mean() < cols.mean()
+    same = synthetic_cifar10(300, 50, noise=10.0, seed=3)
+    assert np.array_equal(same.train_images, data.train_images)
+
+
+@pytest.mark.parametrize("kwargs", [{"n_train": 0}, {"n_test": 2.5}, {"noise": -1.0}])
+def test_synthetic_dataset_rejects_bad_sizes(kwargs):
+    with pytest.raises(ValueError, match="Invalid"):
+        synthetic_cifar10(**{"n_train": 10, "n_test": 10, **kwargs})
 
 
 # --- loading ------------------------------------------------------------------------------

@@ -1,7 +1,8 @@
 """CIFAR-10 training with the whole dataset on the device (GPU when there is one).
 
 - :mod:`~course_utils.cifar10.data`: :func:`download` (md5-checked, safe extraction),
-  :func:`load_cifar10` (official python batches), :func:`normalize`.
+  :func:`load_cifar10` (official python batches), :func:`normalize`,
+  :func:`synthetic_cifar10` (a learnable stand-in for offline runs).
 - :mod:`~course_utils.cifar10.augment`: random crop, flip and cutout of a whole batch.
 - :mod:`~course_utils.cifar10.models`: :class:`FastNet` (default) and :class:`ResNet18`.
 - :mod:`~course_utils.cifar10.train`: :class:`TrainConfig`, :func:`train`,
@@ -22,6 +23,7 @@ from course_utils.cifar10.data import (
     normalize,
     read_batch,
     safe_extract,
+    synthetic_cifar10,
 )
 from course_utils.cifar10.models import FastNet, ResNet18, build_model
 from course_utils.cifar10.train import (
@@ -61,5 +63,6 @@ __all__ = [
     "register_schedule",
     "safe_extract",
     "save_metrics",
+    "synthetic_cifar10",
     "train",
 ]
