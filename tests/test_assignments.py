@@ -1,6 +1,7 @@
 """Every assignment: its notebook, its hidden checks and its bundled samples agree.
 
-- the source notebook is stored cleared and runs top to bottom within 60 s;
+- the source notebook is stored cleared and runs top to bottom within its time budget
+  (60 s; 120 s for the CIFAR-10 assignment, as its issue sets);
 - every task has a heading, points and at least one hidden check, and every check
   belongs to a task of the notebook;
 - the hidden checks pass when run against the reference package ``course_utils``;
@@ -91,12 +92,16 @@ def test_hidden_checks_pass_against_the_reference_package(assignment):
     assert results and not failed
 
 
+RUN_BUDGET_S = {"05_cifar10": 120}
+
+
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_source_notebook_runs_top_to_bottom_within_60_seconds(assignment, tmp_path):
+def test_source_notebook_runs_top_to_bottom_within_its_budget(assignment, tmp_path):
     notebook = source_notebook(assignment)
+    budget = RUN_BUDGET_S.get(assignment, 60)
     client = NotebookClient(
         notebook,
-        timeout=60,
+        timeout=budget,
         kernel_name="python3",
         resources={"metadata": {"path": str(tmp_path)}},
     )
@@ -104,7 +109,7 @@ def test_source_notebook_runs_top_to_bottom_within_60_seconds(assignment, tmp_pa
     client.execute()
     elapsed = time.perf_counter() - started
     print(f"{assignment}: executed in {elapsed:.1f} s")
-    assert elapsed <= 60, f"{assignment} took {elapsed:.1f} s (limit 60 s)"
+    assert elapsed <= budget, f"{assignment} took {elapsed:.1f} s (limit {budget} s)"
 
 
 TAMPERING = """
