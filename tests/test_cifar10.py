@@ -37,6 +37,7 @@ from course_utils.cifar10 import (
     train,
 )
 from course_utils.cifar10.data import md5sum
+from course_utils.cifar10.distributed import GlobalBatchNorm2d, shard_bounds
 
 ROOT = Path(__file__).resolve().parents[1]
 NAMES = [
@@ -463,3 +464,80 @@ def test_cli_reports_missing_data(tmp_path):
         timeout=120,
     )
     assert result.returncode == 2 and "cifar-10-batches-py" in result.stderr
+
+
+# --- data parallel under torchrun ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("batch_size, world_size", [(16, 2), (17, 2), (1, 2), (10, 3), (5, 8)])
+def test_shards_tile_the_batch_and_differ_by_at_most_one(batch_size, world_size):
+    bounds = [shard_bounds(batch_size, r, world_size) for r in range(world_size)]
+    assert bounds[0][0] == 0 and bounds[-1][1] == batch_size
+    assert all(stop == start for (_, stop), (start, _) in zip(bounds, bounds[1:], strict=False))
+    sizes = [stop - start for start, stop in bounds]
+    assert max(sizes) - min(sizes) <= 1 and sizes == sorted(sizes, reverse=True)
+
+
+def test_global_batchnorm_without_a_process_group_is_batchnorm():
+    torch.manual_seed(0)
+    x = torch.randn(6, 3, 5, 5, requires_grad=True)
+    ours, ref = GlobalBatchNorm2d(3), torch.nn.BatchNorm2d(3)
+    ours.load_state_dict(ref.state_dict())
+    ours(x).square().sum().backward()
+    grad, x.grad = x.grad.clone(), None
+    ref(x).square().sum().backward()
+    torch.testing.assert_close(grad, x.grad)
+    torch.testing.assert_close(ours.running_var, ref.running_var)
+
+
+def _torchrun_train(tmp_path, out, nproc, **extra):
+    """The CLI on the test data, under torchrun with ``nproc`` processes (0: no torchrun)."""
+    launcher = [sys.executable, "-m"]
+    if nproc:
+        launcher += ["torch.distributed.run", "--standalone", f"--nproc_per_node={nproc}", "-m"]
+    options = {
+        "--data-dir": tmp_path / "data",
+        "--out": out,
+        "--epochs": 2,
+        "--batch-size": 16,
+        "--width": 4,
+        "--lr": 0.1,
+        "--device": "cpu",
+        "--seed": 3,
+        "--dtype": "float64",
+        **extra,
+    }
+    args = [str(v) for item in options.items() for v in item]
+    result = subprocess.run(
+        [*launcher, "course_utils.cifar10", "train", *args, "--save-model"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    metrics = json.loads((out / "metrics.json").read_text())
+    return metrics, torch.load(out / "model.pt")
+
+
+def test_two_gloo_processes_equal_one_process_on_the_same_global_batches(tmp_path):
+    """torchrun with two CPU processes (gloo) gives the single process's run.
+
+    In float64, so that rounding cannot flip a max-pooling choice (float32 runs that sum
+    in a different order can drift apart that way). 65 images in batches of 16 make the
+    last global batch a single image: one rank's shard is empty there.
+    """
+    write_official(tmp_path / "data", n=13, seed=5)
+    one, weights_one = _torchrun_train(tmp_path, tmp_path / "one", 0)
+    two, weights_two = _torchrun_train(tmp_path, tmp_path / "two", 2)
+    assert one["world_size"] == 1 and two["world_size"] == 2
+    for a, b in zip(one["epochs"], two["epochs"], strict=True):
+        for key in ("train_loss", "test_loss", "lr", "train_accuracy", "test_accuracy"):
+            assert b[key] == pytest.approx(a[key], rel=1e-9), key
+    assert weights_one.keys() == weights_two.keys()
+    for name, w in weights_one.items():
+        if w.is_floating_point():
+            assert w.dtype == torch.float64
+            torch.testing.assert_close(weights_two[name], w, rtol=1e-8, atol=1e-10, msg=name)
+        else:
+            assert torch.equal(weights_two[name], w), name

@@ -1,12 +1,27 @@
-"""Command line: ``python -m course_utils.cifar10 {train,download} --data-dir DIR``."""
+"""Command line: ``python -m course_utils.cifar10 {train,download} --data-dir DIR``.
+
+Under ``torchrun --nproc_per_node=N -m course_utils.cifar10 train ...`` the ranks train
+together (see :mod:`course_utils.cifar10.distributed`) and rank 0 writes the outputs."""
 
 import argparse
+import os
 import sys
 from dataclasses import fields
+from pathlib import Path
 
+import torch
+
+from course_utils.cifar10 import distributed
 from course_utils.cifar10.data import DownloadError, download, load_cifar10
 from course_utils.cifar10.models import MODELS
-from course_utils.cifar10.train import OPTIMIZERS, SCHEDULES, TrainConfig, save_metrics, train
+from course_utils.cifar10.train import (
+    DTYPES,
+    OPTIMIZERS,
+    SCHEDULES,
+    TrainConfig,
+    save_metrics,
+    train,
+)
 
 DEFAULTS = {f.name: f.default for f in fields(TrainConfig)}
 
@@ -36,9 +51,13 @@ def _parser():
     run.add_argument("--no-tta", dest="tta", action="store_false")
     run.add_argument("--compile", action="store_true")
     run.add_argument("--device", choices=("auto", "cpu", "cuda"), default=DEFAULTS["device"])
+    run.add_argument("--dtype", choices=sorted(DTYPES), default=DEFAULTS["dtype"])
     run.add_argument("--seed", type=int, default=DEFAULTS["seed"])
     run.add_argument("--limit-train", type=int, default=None)
     run.add_argument("--limit-test", type=int, default=None)
+    run.add_argument(
+        "--save-model", action="store_true", help="also write the trained weights to model.pt"
+    )
     return parser
 
 
@@ -51,16 +70,25 @@ def main(argv=None):
         options = {k: v for k, v in vars(args).items() if k in DEFAULTS}
         config = TrainConfig(**options)
         data = load_cifar10(args.data_dir)
-        metrics = train(config, data, progress=True)
+        metrics, model = train(config, data, progress=True, return_model=True)
     except (FileNotFoundError, ValueError, DownloadError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    finally:
+        distributed.shutdown()
+    if os.environ.get("RANK", "0") != "0":
+        return 0
     json_path, plot_path = save_metrics(metrics, args.out)
+    written = [json_path, plot_path]
+    if args.save_model:
+        written.append(Path(args.out) / "model.pt")
+        torch.save(model.state_dict(), written[-1])
+    processes = f" x {metrics['world_size']} processes" if metrics["world_size"] > 1 else ""
     print(
         f"test accuracy {metrics['final_test_accuracy']:.4f}, "
-        f"{metrics['images_per_s']:.0f} images/s on {metrics['device']}"
+        f"{metrics['images_per_s']:.0f} images/s on {metrics['device']}{processes}"
     )
-    print(f"wrote {json_path} and {plot_path}")
+    print("wrote " + ", ".join(map(str, written)))
     return 0
 
 

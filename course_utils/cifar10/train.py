@@ -28,6 +28,7 @@ import torch
 import torch.nn.functional as F
 
 from course_utils import optim, schedules
+from course_utils.cifar10 import distributed
 from course_utils.cifar10.augment import PAD_MODES, augment
 from course_utils.cifar10.data import NUM_CLASSES, normalize
 from course_utils.cifar10.models import MODELS, build_model
@@ -159,6 +160,13 @@ def register_schedule(name, factory, *, overwrite=False):
     _register(SCHEDULES, "schedule", name, factory, overwrite)
 
 
+DTYPES = {"float32": torch.float32, "float64": torch.float64}
+"""Parameter and activation dtypes. float64 is for exact comparisons on the CPU (the
+float32 rounding of a forward pass can flip which input a max-pooling window picks, so
+two float32 runs that sum in different orders can drift apart); on CUDA the forward pass
+runs under bf16 autocast either way."""
+
+
 @dataclass
 class TrainConfig:
     """Hyperparameters of one run. ``batch_size`` counts images per optimizer step."""
@@ -181,6 +189,7 @@ class TrainConfig:
     tta: bool = True
     compile: bool = False
     device: str = "auto"
+    dtype: str = "float32"
     seed: int = 0
     limit_train: int | None = None
     limit_test: int | None = None
@@ -204,6 +213,7 @@ class TrainConfig:
         _check_choice("model", self.model, MODELS)
         _check_choice("pad_mode", self.pad_mode, PAD_MODES)
         _check_choice("device", self.device, ("auto", "cpu", "cuda"))
+        _check_choice("dtype", self.dtype, DTYPES)
 
 
 def _check_int(name, value, low):
@@ -270,8 +280,28 @@ def _deterministic(enabled):
         torch.use_deterministic_algorithms(previous)
 
 
+def _at_least_float32(x):
+    """bf16 logits (autocast) to float32; float32 and float64 unchanged."""
+    return x.to(torch.promote_types(x.dtype, torch.float32))
+
+
 def _autocast(device):
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+
+
+def _evaluate_sums(model, images, labels, batch_size, tta):
+    model.eval()
+    total_loss = torch.zeros((), dtype=torch.float64, device=images.device)
+    correct = torch.zeros((), dtype=torch.float64, device=images.device)
+    with torch.no_grad(), _autocast(images.device):
+        for i in range(0, len(images), batch_size):
+            x, y = images[i : i + batch_size], labels[i : i + batch_size]
+            logits = _at_least_float32(model(x))
+            if tta:
+                logits = logits + _at_least_float32(model(x.flip(-1)))
+            total_loss += F.cross_entropy(logits, y, reduction="sum").double()
+            correct += (logits.argmax(1) == y).sum()
+    return torch.stack([total_loss, correct])
 
 
 def evaluate(model, images, labels, *, batch_size=1024, tta=True):
@@ -279,33 +309,35 @@ def evaluate(model, images, labels, *, batch_size=1024, tta=True):
 
     With ``tta`` the logits are those of the image plus those of its mirror image.
     """
-    model.eval()
-    total_loss, correct = 0.0, 0
-    with torch.no_grad(), _autocast(images.device):
-        for i in range(0, len(images), batch_size):
-            x, y = images[i : i + batch_size], labels[i : i + batch_size]
-            logits = model(x).float()
-            if tta:
-                logits = logits + model(x.flip(-1)).float()
-            total_loss += F.cross_entropy(logits, y, reduction="sum").item()
-            correct += (logits.argmax(1) == y).sum().item()
+    total_loss, correct = _evaluate_sums(model, images, labels, batch_size, tta).tolist()
     return total_loss / len(images), correct / len(images)
 
 
-def train(config, data, *, progress=False):
+def train(config, data, *, progress=False, return_model=False):
     """Train ``config.model`` on ``data`` (a :class:`~course_utils.cifar10.data.CIFAR10`).
 
-    Returns the metrics as a dict: the config, the device, the number of parameters, one
-    entry per epoch (``train_loss``, ``train_accuracy``, ``test_loss``,
-    ``test_accuracy``, ``lr``, ``epoch_time_s``, ``images_per_s``; the time counts the
-    training steps only), the final test accuracy, the total training time and the mean
-    images per second.
+    Returns the metrics as a dict: the config, the device, the number of parameters, the
+    number of processes, one entry per epoch (``train_loss``, ``train_accuracy``,
+    ``test_loss``, ``test_accuracy``, ``lr``, ``epoch_time_s``, ``images_per_s``; the
+    time counts the training steps only, the slowest rank's), the final test accuracy, the
+    total training time and the mean images per second. With ``return_model`` it returns
+    ``(metrics, model)``.
+
+    Started by ``torchrun`` with several processes, each rank computes its shard of every
+    global batch of ``config.batch_size`` images and the result equals one process on the
+    same global batches up to rounding (see :mod:`course_utils.cifar10.distributed`); the
+    test set is split between the ranks too.
     """
-    device = resolve_device(config.device)
-    train_x = normalize(data.train_images[: config.limit_train], device)
+    ctx, device = distributed.init(resolve_device(config.device))
+    dtype = DTYPES[config.dtype]
+    train_x = normalize(data.train_images[: config.limit_train], device).to(dtype)
     train_y = torch.as_tensor(data.train_labels[: config.limit_train], device=device)
-    test_x = normalize(data.test_images[: config.limit_test], device)
-    test_y = torch.as_tensor(data.test_labels[: config.limit_test], device=device)
+    test_start, test_stop = distributed.shard_bounds(
+        len(data.test_images[: config.limit_test]), ctx.rank, ctx.world_size
+    )
+    test_x = normalize(data.test_images[test_start:test_stop], device).to(dtype)
+    test_y = torch.as_tensor(data.test_labels[test_start:test_stop], device=device)
+    test_size = len(data.test_images[: config.limit_test])
     n = len(train_x)
     steps_per_epoch = math.ceil(n / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
@@ -313,7 +345,10 @@ def train(config, data, *, progress=False):
 
     with _deterministic(device.type == "cpu"), torch.random.fork_rng(devices=[]):
         torch.manual_seed(config.seed)
-        model = build_model(config.model, NUM_CLASSES, config.width).to(device)
+        model = build_model(config.model, NUM_CLASSES, config.width).to(device, dtype)
+        if ctx.world_size > 1:
+            model = distributed.synchronize_batchnorm(model, device)
+        forward = distributed.data_parallel(model, ctx, device)
         generator = torch.Generator(device=device).manual_seed(config.seed)
         optimizer = OPTIMIZERS[config.optimizer](
             model.parameters(),
@@ -324,16 +359,16 @@ def train(config, data, *, progress=False):
         scheduler = SCHEDULES[config.schedule](
             optimizer, total_steps=total_steps, warmup_steps=warmup_steps
         )
-        step_fn = torch.compile(model) if config.compile else model
+        if config.compile:
+            forward = torch.compile(forward)
         timer = Timer(device)
         epochs = []
         from tqdm import tqdm
 
-        with tqdm(total=total_steps, disable=not progress, unit="step") as bar:
+        with tqdm(total=total_steps, disable=not (progress and ctx.is_main), unit="step") as bar:
             for epoch in range(config.epochs):
                 model.train()
-                loss_sum = torch.zeros((), device=device)
-                correct = torch.zeros((), device=device, dtype=torch.long)
+                sums = torch.zeros(2, device=device, dtype=torch.float64)
                 timer.start()
                 order = torch.randperm(n, device=device, generator=generator)
                 for i in range(0, n, config.batch_size):
@@ -346,48 +381,59 @@ def train(config, data, *, progress=False):
                         cutout_size=config.cutout,
                         generator=generator,
                     )
-                    y = train_y[idx]
+                    start, stop = distributed.shard_bounds(len(idx), ctx.rank, ctx.world_size)
+                    x, y = x[start:stop], train_y[idx[start:stop]]
                     with _autocast(device):
-                        logits = step_fn(x)
-                    loss = F.cross_entropy(
-                        logits.float(), y, label_smoothing=config.label_smoothing
+                        logits = forward(x)
+                    loss_sum = F.cross_entropy(
+                        _at_least_float32(logits),
+                        y,
+                        label_smoothing=config.label_smoothing,
+                        reduction="sum",
                     )
                     optimizer.zero_grad(set_to_none=True)
-                    loss.backward()
+                    (loss_sum * (ctx.world_size / len(idx))).backward()
                     optimizer.step()
                     scheduler.step()
-                    loss_sum += loss.detach() * len(idx)
-                    correct += (logits.detach().argmax(1) == y).sum()
+                    sums[0] += loss_sum.detach()
+                    sums[1] += (logits.detach().argmax(1) == y).sum()
                     bar.update(1)
-                seconds = timer.stop()
-                test_loss, test_acc = evaluate(
-                    model, test_x, test_y, batch_size=config.eval_batch_size, tta=config.tta
+                seconds = distributed.all_reduce_max(timer.stop(), ctx)
+                train_loss, train_correct = distributed.all_reduce_sum(sums, ctx).tolist()
+                test_sums = _evaluate_sums(
+                    model, test_x, test_y, config.eval_batch_size, config.tta
                 )
+                test_loss, test_correct = distributed.all_reduce_sum(test_sums, ctx).tolist()
                 epochs.append(
                     {
                         "epoch": epoch + 1,
-                        "train_loss": loss_sum.item() / n,
-                        "train_accuracy": correct.item() / n,
-                        "test_loss": test_loss,
-                        "test_accuracy": test_acc,
+                        "train_loss": train_loss / n,
+                        "train_accuracy": train_correct / n,
+                        "test_loss": test_loss / test_size,
+                        "test_accuracy": test_correct / test_size,
                         "lr": optimizer.param_groups[0]["lr"],
                         "epoch_time_s": seconds,
                         "images_per_s": n / seconds,
                     }
                 )
-                bar.set_postfix(loss=f"{epochs[-1]['train_loss']:.3f}", test_acc=f"{test_acc:.3f}")
+                bar.set_postfix(
+                    loss=f"{epochs[-1]['train_loss']:.3f}",
+                    test_acc=f"{epochs[-1]['test_accuracy']:.3f}",
+                )
     total_time = sum(e["epoch_time_s"] for e in epochs)
-    return {
+    metrics = {
         "config": asdict(config),
         "device": str(device),
+        "world_size": ctx.world_size,
         "num_params": sum(p.numel() for p in model.parameters()),
         "train_size": n,
-        "test_size": len(test_x),
+        "test_size": test_size,
         "epochs": epochs,
         "final_test_accuracy": epochs[-1]["test_accuracy"],
         "train_time_s": total_time,
         "images_per_s": n * config.epochs / total_time,
     }
+    return (metrics, model) if return_model else metrics
 
 
 def save_metrics(metrics, out_dir):
