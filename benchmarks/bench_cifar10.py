@@ -9,10 +9,11 @@ so (the timings are the same; the accuracy is meaningless).
 
     python benchmarks/bench_cifar10.py [--data-dir DIR] [--epochs 3] [--batch-size 512]
                                        [--model fastnet] [--width 64] [--device auto]
-                                       [--compile] [--limit-train N]
+                                       [--compile] [--limit-train N] [--seeds N]
 """
 
 import argparse
+from dataclasses import replace
 
 import numpy as np
 import torch
@@ -76,6 +77,9 @@ def main():
     parser.add_argument("--device", default="auto")
     parser.add_argument("--compile", action="store_true")
     parser.add_argument("--limit-train", type=int, default=None)
+    parser.add_argument(
+        "--seeds", type=int, default=1, help="repeat with seeds 0..N-1; print mean and spread"
+    )
     args = parser.parse_args()
 
     try:
@@ -96,7 +100,8 @@ def main():
     device = resolve_device(config.device)
     print(f"data: {source}")
     print(f"device: {torch.cuda.get_device_name(device) if device.type == 'cuda' else 'cpu'}")
-    metrics = train(config, data)
+    runs = [train(replace(config, seed=seed), data) for seed in range(args.seeds)]
+    metrics = runs[0]
     print(f"{'epoch':>5} {'time (s)':>9} {'images/s':>10} {'test acc':>9}")
     for e in metrics["epochs"]:
         print(
@@ -110,6 +115,14 @@ def main():
         f"model: {config.model} width {config.width}, {metrics['num_params']:,} parameters, "
         f"{flops / 1e9:.3f} GFLOP per training image (forward + backward)"
     )
+    if len(runs) > 1:
+        accuracy = np.array([m["final_test_accuracy"] for m in runs])
+        seconds = np.array([m["train_time_s"] for m in runs])
+        print(
+            f"over {len(runs)} seeds: test accuracy {accuracy.mean():.4f} "
+            f"(std {accuracy.std(ddof=1):.4f}, min {accuracy.min():.4f}), "
+            f"training time {seconds.mean():.2f} s (std {seconds.std(ddof=1):.2f} s)"
+        )
     peak = peak_tflops(device)
     if peak is None:
         print(f"achieved {achieved:.3f} TFLOP/s (best epoch); peak unknown")
