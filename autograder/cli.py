@@ -33,6 +33,7 @@ def cmd_grade(args):
         progress=progress,
         cell_timeout=args.cell_timeout,
         check_timeout=args.check_timeout,
+        notebook_budget=args.notebook_budget,
     )
     if not results:
         print(f"No submissions of {args.assignment} in {course.root / 'submitted'}")
@@ -95,6 +96,7 @@ def cmd_check(args):
         seed=args.seed,
         cell_timeout=args.cell_timeout,
         check_timeout=args.check_timeout,
+        notebook_budget=args.notebook_budget,
     )
     summary = {
         "student": "you",
@@ -134,6 +136,14 @@ def build_parser():
             default=30.0,
             metavar="S",
             help="seconds student code may run for one check (default 30)",
+        )
+        sub.add_argument(
+            "--notebook-budget",
+            type=float,
+            default=600.0,
+            metavar="S",
+            help="seconds all student code of one notebook may run: cells, restarts and "
+            "checks together (default 600)",
         )
 
     def course_dir(sub):

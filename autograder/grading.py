@@ -16,6 +16,7 @@ Pipeline for one notebook (each step one function below):
 import importlib.util
 import io
 import secrets
+import time
 import zlib
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass, field
@@ -36,6 +37,11 @@ from autograder.sandbox.runner import (
 CHECKS_DIR = Path(__file__).with_name("checks")
 CELL_TIMEOUT = 60.0
 CHECK_TIMEOUT = 30.0
+NOTEBOOK_BUDGET = 600.0
+
+
+class _BudgetSpent(Exception):
+    """The notebook has used up its grading time."""
 
 
 def checks_module(assignment, checks_dir=CHECKS_DIR):
@@ -99,6 +105,13 @@ class Student:
     Holds the cells to execute and a child process that has executed them. When the
     child is stopped (a check timed out, student code exited), the next request starts a
     new child and replays the cells that worked the first time.
+
+    Everything the student's code does for one notebook (its cells, the replays after a
+    restart, the checks' requests) shares one wall-clock budget of ``notebook_budget``
+    seconds, counted from :meth:`prepare`: each request may run for its own timeout or
+    what is left of the budget, whichever is less. Once it is spent, cells not yet run
+    get the status "timeout" and every later request fails its check with a message that
+    says so, so one slow or restarting submission cannot hold up a batch.
     """
 
     def __init__(
@@ -107,19 +120,38 @@ class Student:
         *,
         cell_timeout=CELL_TIMEOUT,
         check_timeout=CHECK_TIMEOUT,
+        notebook_budget=NOTEBOOK_BUDGET,
         process_options=None,
         zygote=None,
     ):
         self.cells = list(cells)
         self.cell_timeout = cell_timeout
         self.check_timeout = check_timeout
+        self.notebook_budget = notebook_budget
+        self._deadline = None
         self.cell_results = []
         self._process_options = dict(process_options or {})
         self._zygote = zygote
         self._process = None
 
+    def _limit(self, timeout):
+        """``timeout`` or the budget left, whichever is less; raises _BudgetSpent at zero."""
+        if self._deadline is None:
+            self._deadline = time.monotonic() + self.notebook_budget
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise _BudgetSpent
+        return min(timeout, left)
+
+    def _budget_message(self):
+        return (
+            f"the notebook used up its grading time of {self.notebook_budget:g} s "
+            "(cells, restarts and checks together)"
+        )
+
     def prepare(self):
         """Execute every cell once, recording how each went; return the cell results."""
+        self._deadline = time.monotonic() + self.notebook_budget
         self._start()
         for cell in self.cells:
             self.cell_results.append(self._exec_first_time(cell))
@@ -132,20 +164,29 @@ class Student:
             self._process = StudentProcess(**self._process_options).start()
 
     def _exec_first_time(self, cell):
-        if not self._process.alive:
-            self._restart()
         try:
-            self._process.exec_cell(cell.cell_id, cell.source, timeout=self.cell_timeout)
+            if not self._process.alive:
+                self._restart()
+            timeout = self._limit(self.cell_timeout)
+            self._process.exec_cell(cell.cell_id, cell.source, timeout=timeout)
             return CellResult(cell.cell_id, "ok")
-        except StudentCodeError as exc:
-            return CellResult(cell.cell_id, "error", str(exc))
-        except TimeoutError:
+        except _BudgetSpent:
             return CellResult(
                 cell.cell_id,
                 "timeout",
-                f"cell {cell.cell_id} ran longer than "
-                f"{self.cell_timeout:g} s and was stopped; later cells ran without it",
+                f"cell {cell.cell_id} was not run: {self._budget_message()}",
             )
+        except StudentCodeError as exc:
+            return CellResult(cell.cell_id, "error", str(exc))
+        except TimeoutError:
+            if timeout < self.cell_timeout:
+                message = f"cell {cell.cell_id} was stopped: {self._budget_message()}"
+            else:
+                message = (
+                    f"cell {cell.cell_id} ran longer than {self.cell_timeout:g} s and was "
+                    "stopped; later cells ran without it"
+                )
+            return CellResult(cell.cell_id, "timeout", message)
         except ChildDied as exc:
             return CellResult(
                 cell.cell_id,
@@ -154,30 +195,46 @@ class Student:
             )
 
     def _restart(self):
-        """Start a fresh child and replay the cells that did not hang or crash."""
+        """Start a fresh child and replay the cells that did not hang or crash.
+
+        Raises _BudgetSpent when the budget runs out during the replay.
+        """
         if self._process is not None:
             self._process.stop()
+        self._limit(0.0)
         self._start()
         done = {r.cell_id for r in self.cell_results if r.status in ("ok", "error")}
         for cell in self.cells:
             if cell.cell_id in done:
                 try:
-                    self._process.exec_cell(cell.cell_id, cell.source, timeout=self.cell_timeout)
+                    self._process.exec_cell(
+                        cell.cell_id, cell.source, timeout=self._limit(self.cell_timeout)
+                    )
                 except StudentCodeError:
                     pass
-                except (TimeoutError, ChildDied):
+                except TimeoutError:
+                    self._limit(0.0)
+                    return  # a cell that worked once hung on replay: later requests fail
+                except ChildDied:
                     return  # a cell that worked once broke on replay: later requests fail
 
-    def _request(self, send, what):
-        if self._process is None or not self._process.alive:
-            self._restart()
+    def _request(self, send, what, timeout):
         try:
-            return send()
+            if self._process is None or not self._process.alive:
+                self._restart()
+            limit = self._limit(timeout)
+            return send(limit)
+        except _BudgetSpent:
+            raise CheckFailed(f"not tested: {self._budget_message()}") from None
         except StudentCodeError as exc:
             raise CheckFailed(f"your code raised {exc} while the grader {what}") from None
         except TimeoutError:
+            if limit < timeout:
+                raise CheckFailed(
+                    f"stopped while the grader {what}: {self._budget_message()}"
+                ) from None
             raise CheckFailed(
-                f"your code did not finish within {self.check_timeout:g} s while the grader "
+                f"your code did not finish within {timeout:g} s while the grader "
                 f"{what} (an infinite loop, or far too slow)"
             ) from None
         except ChildDied as exc:
@@ -187,21 +244,26 @@ class Student:
 
     def run(self, code, *, timeout=None, **inputs):
         """Run a driver snippet with ``inputs`` bound; return its ``result`` as plain data."""
-        timeout = timeout or self.check_timeout
         return self._request(
-            lambda: self._process.run(code, timeout=timeout, **inputs), "ran a test of your code"
+            lambda limit: self._process.run(code, timeout=limit, **inputs),
+            "ran a test of your code",
+            timeout or self.check_timeout,
         )
 
     def call(self, name, *args, timeout=None, **kwargs):
         """Call the student's function ``name``; return its result as plain data."""
-        timeout = timeout or self.check_timeout
         return self._request(
-            lambda: self._process.call(name, *args, timeout=timeout, **kwargs),
+            lambda limit: self._process.call(name, *args, timeout=limit, **kwargs),
             f"called {name}()",
+            timeout or self.check_timeout,
         )
 
     def has(self, name):
-        return name in self._request(self._process.names, "listed your definitions")
+        return name in self._request(
+            lambda limit: self._process.names(timeout=limit),
+            "listed your definitions",
+            self.check_timeout,
+        )
 
     def close(self):
         if self._process is not None:
@@ -326,6 +388,7 @@ def grade_notebook(
     seed=None,
     cell_timeout=CELL_TIMEOUT,
     check_timeout=CHECK_TIMEOUT,
+    notebook_budget=NOTEBOOK_BUDGET,
     checks_dir=CHECKS_DIR,
     zygote=None,
 ):
@@ -339,6 +402,7 @@ def grade_notebook(
         cells_to_run(notebook),
         cell_timeout=cell_timeout,
         check_timeout=check_timeout,
+        notebook_budget=notebook_budget,
         zygote=zygote,
     )
     try:

@@ -1,6 +1,7 @@
 """Grading one notebook: cells run in a child, checks decide in the trusted process."""
 
 import textwrap
+import time
 
 import nbformat
 import pytest
@@ -134,6 +135,35 @@ def test_infinite_loop_in_a_function_times_out(checks_dir):
     assert result.tasks["99.1"].score == 0
     assert "did not finish within 2 s" in result.tasks["99.1"].checks[0].message
     assert result.tasks["99.2"].score == 3
+
+
+def test_slow_cells_share_one_budget_per_notebook(checks_dir):
+    """Cells that each stay under the cell timeout cannot together outlast the budget."""
+    slow = [cell("import time\ntime.sleep(1.5)") for _ in range(4)]
+    started = time.monotonic()
+    result = grade(toy_notebook(extra_cells=slow), checks_dir, cell_timeout=10, notebook_budget=3)
+    assert time.monotonic() - started < 10
+    statuses = [c.status for c in result.cells]
+    assert statuses[:3] == ["ok"] * 3 and statuses[-2:] == ["timeout", "timeout"]
+    assert "used up its grading time of 3 s" in result.cells[-1].message
+    for task_result in result.tasks.values():
+        assert task_result.score == 0
+        assert "not tested: the notebook used up its grading time" in (
+            task_result.checks[0].message
+        )
+
+
+def test_restarts_after_crashing_checks_count_against_the_budget(checks_dir):
+    """A function that kills its process makes every check restart and replay the cells:
+    the replays are paid from the same budget."""
+    slow_then_exit = toy_notebook(
+        square="__import__('os')._exit(0)", extra_cells=[cell("import time\ntime.sleep(1)")]
+    )
+    result = grade(slow_then_exit, checks_dir, notebook_budget=60)
+    assert result.tasks["99.2"].score == 3
+    tight = grade(slow_then_exit, checks_dir, notebook_budget=1.5)
+    assert tight.tasks["99.2"].score == 0
+    assert "used up its grading time" in tight.tasks["99.2"].checks[0].message
 
 
 def test_tampering_with_numpy_testing_gains_nothing(checks_dir):

@@ -168,8 +168,8 @@ class StudentProcess:
     def run(self, code, timeout=30.0, **inputs):
         return self.request({"op": "run", "code": code, "inputs": inputs}, timeout).value
 
-    def names(self):
-        return self.request({"op": "names"}).value
+    def names(self, timeout=30.0):
+        return self.request({"op": "names"}, timeout).value
 
     def stop(self):
         if self._pid is not None:
