@@ -1,0 +1,838 @@
+"""Hidden checks of assignment 05 (training a CNN on CIFAR-10).
+
+Everything runs on the CPU with small random tensors drawn from ``rng``. Networks are a
+tiny CNN (convolution, BatchNorm with running statistics that are not the initial ones,
+ReLU, max-pooling, linear layer) whose weights are made here and sent to the student's
+process as arrays, so both sides run the same network. The reference values come from
+``course_utils.cifar10`` (``evaluate``, ``WarmupLinearLR``), from ``torch.optim.SGD`` and
+``torch.optim.Adam``, and from formulas worked out here. Augmentation is random, so its
+checks test properties that any correct implementation has. The training-step check hands
+the student's function torch's own SGD and ``LambdaLR``, so a wrong Task 05.5 or 05.7 does
+not fail Task 05.4.
+"""
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from autograder.checking import expect_close, expect_equal, expect_true, task
+from course_utils.cifar10 import MEAN, STD, WarmupLinearLR, evaluate
+
+REFERENCE_SETUP = """
+import math
+
+import torch
+import torch.nn.functional as F
+
+from course_utils import optim as _optim
+from course_utils.cifar10 import WarmupLinearLR as _WarmupLinearLR
+from course_utils.cifar10 import evaluate as _evaluate
+from course_utils.cifar10 import normalize as _normalize
+from course_utils.cifar10 import random_crop as _random_crop
+from course_utils.cifar10 import random_flip as _random_flip
+from course_utils.schedules import linear_lr as _linear_lr
+
+
+def normalize(images):
+    return _normalize(images).contiguous()
+
+
+def random_crop(images, padding, generator):
+    return _random_crop(images, padding, "reflect", generator)
+
+
+def random_flip(images, generator):
+    return _random_flip(images, generator)
+
+
+def expected_initial_loss(num_classes):
+    return math.log(num_classes)
+
+
+def mean_loss(model, images, labels, batch_size=512):
+    return _evaluate(model, images, labels, batch_size=batch_size, tta=False)[0]
+
+
+def train_step(model, optimizer, scheduler, images, labels, label_smoothing=0.0):
+    model.train()
+    optimizer.zero_grad()
+    loss = F.cross_entropy(model(images), labels, label_smoothing=label_smoothing)
+    loss.backward()
+    optimizer.step()
+    if scheduler is not None:
+        scheduler.step()
+    return loss.item()
+
+
+class NesterovSGD(_optim.SGD):
+    def __init__(self, params, lr, momentum=0.9, weight_decay=0.0, nesterov=True):
+        super().__init__(
+            params, lr=lr, momentum=momentum, weight_decay=weight_decay, nesterov=nesterov
+        )
+
+
+Adam = _optim.Adam
+
+
+def warmup_linear(step, warmup_steps, total_steps):
+    if step < warmup_steps:
+        return _linear_lr(step, 1.0, 0.0, 1.0, warmup_steps)
+    return _linear_lr(step - warmup_steps, 1.0, 1.0, 0.0, total_steps - warmup_steps)
+
+
+def make_scheduler(optimizer, warmup_steps, total_steps):
+    return _WarmupLinearLR(optimizer, warmup_steps, total_steps)
+
+
+def evaluate(model, images, labels, batch_size=1024, tta=True):
+    return _evaluate(model, images, labels, batch_size=batch_size, tta=tta)[1]
+"""
+
+# The network of the checks: built from a state dict of arrays on both sides.
+_NET_CODE = """
+import torch
+
+
+def _make_net(num_classes):
+    return torch.nn.Sequential(
+        torch.nn.Conv2d(3, 4, 3, padding=1),
+        torch.nn.BatchNorm2d(4),
+        torch.nn.ReLU(),
+        torch.nn.MaxPool2d(2),
+        torch.nn.Flatten(),
+        torch.nn.Linear(64, num_classes),
+    )
+
+
+def _net(state, num_classes, dtype):
+    net = _make_net(num_classes)
+    net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
+    return net.to(dtype)
+"""
+_namespace = {}
+exec(_NET_CODE, _namespace)  # the same definitions on the trusted side
+_make_net, _net = _namespace["_make_net"], _namespace["_net"]
+
+IMAGE_SHAPE = (3, 8, 8)
+
+
+def _random_state(rng, num_classes):
+    """Weights of the check network, with BatchNorm running statistics set at random."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(rng.integers(2**31)))
+        net = _make_net(num_classes)
+    state = {k: v.detach().numpy().copy() for k, v in net.state_dict().items()}
+    state["1.weight"] = rng.uniform(0.5, 2.0, 4).astype(np.float32)
+    state["1.bias"] = rng.normal(0.0, 0.5, 4).astype(np.float32)
+    state["1.running_mean"] = rng.normal(0.0, 0.5, 4).astype(np.float32)
+    state["1.running_var"] = rng.uniform(0.3, 3.0, 4).astype(np.float32)
+    state["1.num_batches_tracked"] = np.array(int(rng.integers(1, 100)), dtype=np.int64)
+    return state
+
+
+def _images(rng, n, dtype=np.float32):
+    return rng.standard_normal((n, *IMAGE_SHAPE)).astype(dtype)
+
+
+def _expect_state_unchanged(got, sent, what):
+    expect_true(isinstance(got, dict), f"{what}: could not read the model's state")
+    for key, value in sent.items():
+        expect_true(
+            np.array_equal(np.asarray(got[key], dtype=np.float64), value.astype(np.float64)),
+            f"{what} changed the model's {key!r} (BatchNorm statistics or weights); it must "
+            "run the model in evaluation mode and leave it unchanged",
+        )
+
+
+# ----------------------------------------------------------------------------- 05.1
+
+_NORMALIZE_DRIVER = """
+import torch
+
+x = torch.as_tensor(images)
+copy = x.clone()
+out = normalize(x)
+result = {"out": out, "dtype": str(out.dtype), "unchanged": bool(torch.equal(x, copy))}
+"""
+
+
+@task("05.1")
+def test_normalize_matches_the_formula(student, rng):
+    """normalize: float32 (x / 255 - mean_c) / std_c on random uint8 images of random sizes"""
+    mean = np.array(MEAN).reshape(1, 3, 1, 1)
+    std = np.array(STD).reshape(1, 3, 1, 1)
+    for _ in range(3):
+        shape = (int(rng.integers(1, 6)), 3, int(rng.integers(1, 13)), int(rng.integers(1, 13)))
+        images = rng.integers(0, 256, shape).astype(np.uint8)
+        images.flat[:2] = [0, 255]
+        got = student.run(_NORMALIZE_DRIVER, images=images)
+        what = f"normalize of uint8 images of shape {shape}"
+        expect_equal(got["dtype"], "torch.float32", what=f"{what}: dtype")
+        expect_true(got["unchanged"], f"{what}: the input was modified")
+        expected = (images / 255.0 - mean) / std
+        expect_close(got["out"], expected, rtol=1e-5, atol=1e-5, what=what)
+
+
+# ----------------------------------------------------------------------------- 05.2
+
+_CROP_DRIVER = """
+import torch
+
+x = torch.as_tensor(images)
+copy = x.clone()
+torch.manual_seed(global_seeds[0])
+out = random_crop(x, padding, torch.Generator().manual_seed(seed))
+torch.manual_seed(global_seeds[1])
+again = random_crop(x, padding, torch.Generator().manual_seed(seed))
+result = {
+    "out": out,
+    "again": again,
+    "dtype": str(out.dtype),
+    "unchanged": bool(torch.equal(x, copy)),
+}
+"""
+
+
+def _crop_offsets(out, images, padding):
+    """For each output image, its window offset (dy, dx) in the reflect-padded input, or -1."""
+    n, _, h, w = images.shape
+    padded = np.pad(images, ((0, 0), (0, 0), (padding, padding), (padding, padding)), "reflect")
+    dy = np.full(n, -1)
+    dx = np.full(n, -1)
+    for oy in range(2 * padding + 1):
+        for ox in range(2 * padding + 1):
+            match = np.all(out == padded[:, :, oy : oy + h, ox : ox + w], axis=(1, 2, 3))
+            dy[match], dx[match] = oy, ox
+    return dy, dx
+
+
+@task("05.2")
+def test_random_crop_windows_offsets_and_seed(student, rng):
+    """random_crop: windows of the reflect-padded image, every offset 0..2p, seeded by generator"""
+    for _ in range(2):
+        padding = int(rng.integers(1, 4))
+        n = 400
+        shape = (
+            n,
+            int(rng.integers(1, 4)),
+            int(rng.integers(padding + 2, 11)),
+            int(rng.integers(padding + 2, 11)),
+        )
+        images = rng.standard_normal(shape).astype(np.float32)
+        seeds = [int(s) for s in rng.integers(0, 2**31, 3)]
+        got = student.run(
+            _CROP_DRIVER, images=images, padding=padding, seed=seeds[0], global_seeds=seeds[1:]
+        )
+        what = f"random_crop(images of shape {shape}, padding={padding}, generator)"
+        out = np.asarray(got["out"])
+        expect_equal(out.shape, shape, what=f"{what}: shape")
+        expect_equal(got["dtype"], "torch.float32", what=f"{what}: dtype")
+        expect_true(got["unchanged"], f"{what}: the input images were modified")
+        dy, dx = _crop_offsets(out, images, padding)
+        bad = np.flatnonzero(dy < 0)
+        expect_true(
+            bad.size == 0,
+            f"{what}: {bad.size} of {n} outputs (e.g. image {bad[:1].tolist()}) are not an "
+            f"{shape[2]} x {shape[3]} window of the image padded by reflection "
+            "(F.pad(..., mode='reflect'))",
+        )
+        everything = set(range(2 * padding + 1))
+        for name, offsets in (("vertical", dy), ("horizontal", dx)):
+            seen = set(offsets.tolist())
+            expect_true(
+                seen == everything,
+                f"{what}: over {n} images the {name} offsets were {sorted(seen)}; every offset "
+                f"0..{2 * padding} should occur, drawn independently for each image",
+            )
+        expect_true(
+            np.mean(dy == dx) < 0.6,
+            f"{what}: the vertical and horizontal offsets are equal for {np.mean(dy == dx):.0%} "
+            "of the images; draw them independently",
+        )
+        expect_true(
+            np.array_equal(out, np.asarray(got["again"])),
+            f"{what}: two generators with the same seed gave different crops (draw every random "
+            "number from `generator`, not from the global random state)",
+        )
+
+
+_FLIP_DRIVER = """
+import torch
+
+x = torch.as_tensor(images)
+copy = x.clone()
+torch.manual_seed(global_seeds[0])
+out = random_flip(x, torch.Generator().manual_seed(seed))
+torch.manual_seed(global_seeds[1])
+again = random_flip(x, torch.Generator().manual_seed(seed))
+twice = random_flip(
+    random_flip(x, torch.Generator().manual_seed(seed + 1)),
+    torch.Generator().manual_seed(seed + 1),
+)
+result = {
+    "out": out,
+    "again": again,
+    "twice": twice,
+    "dtype": str(out.dtype),
+    "unchanged": bool(torch.equal(x, copy)),
+}
+"""
+
+
+@task("05.2")
+def test_random_flip_mirrors_half_of_the_images(student, rng):
+    """random_flip: each image or its left-right mirror, about half flipped, seeded by generator"""
+    n = 400
+    shape = (n, int(rng.integers(1, 4)), int(rng.integers(2, 9)), int(rng.integers(2, 9)))
+    images = rng.standard_normal(shape).astype(np.float32)
+    seeds = [int(s) for s in rng.integers(0, 2**30, 3)]
+    got = student.run(_FLIP_DRIVER, images=images, seed=seeds[0], global_seeds=seeds[1:])
+    what = f"random_flip(images of shape {shape}, generator)"
+    out = np.asarray(got["out"])
+    expect_equal(out.shape, shape, what=f"{what}: shape")
+    expect_equal(got["dtype"], "torch.float32", what=f"{what}: dtype")
+    expect_true(got["unchanged"], f"{what}: the input images were modified")
+    same = np.all(out == images, axis=(1, 2, 3))
+    mirrored = np.all(out == images[..., ::-1], axis=(1, 2, 3))
+    neither = np.flatnonzero(~(same | mirrored))
+    expect_true(
+        neither.size == 0,
+        f"{what}: {neither.size} of {n} outputs are neither the image nor its left-right mirror "
+        "image (reverse the last axis, the columns)",
+    )
+    count, bound = int(mirrored.sum()), 5 * math.sqrt(n) / 2
+    expect_true(
+        abs(count - n / 2) <= bound,
+        f"{what}: {count} of {n} images were flipped; with probability 1/2 per image, between "
+        f"{math.ceil(n / 2 - bound)} and {math.floor(n / 2 + bound)} were expected",
+    )
+    expect_true(
+        np.array_equal(out, np.asarray(got["again"])),
+        f"{what}: two generators with the same seed gave different flips (draw every random "
+        "number from `generator`, not from the global random state)",
+    )
+    expect_true(
+        np.array_equal(np.asarray(got["twice"]), images),
+        f"{what}: flipping twice with generators of the same seed should give the images back",
+    )
+
+
+# ----------------------------------------------------------------------------- 05.3
+
+_MEAN_LOSS_DRIVER = (
+    _NET_CODE
+    + """
+net = _net(state, num_classes, torch.float32)
+net.train()
+loss = mean_loss(net, torch.as_tensor(images), torch.as_tensor(labels), batch_size=batch_size)
+result = {"loss": loss, "state": dict(net.state_dict())}
+"""
+)
+
+
+@task("05.3")
+def test_mean_loss_batches_in_evaluation_mode(student, rng):
+    """mean_loss: mean cross-entropy in evaluation mode, a smaller last batch weighted right"""
+    for _ in range(2):
+        num_classes = int(rng.integers(3, 11))
+        batch_size = int(rng.integers(3, 10))
+        n = batch_size * int(rng.integers(3, 7)) + int(rng.integers(1, batch_size))
+        state = _random_state(rng, num_classes)
+        images = _images(rng, n)
+        labels = rng.integers(0, num_classes, n)
+        got = student.run(
+            _MEAN_LOSS_DRIVER,
+            state=state,
+            num_classes=num_classes,
+            images=images,
+            labels=labels,
+            batch_size=batch_size,
+        )
+        what = f"mean_loss over {n} images in batches of {batch_size}"
+        net = _net(state, num_classes, torch.float64)
+        expected, _ = evaluate(
+            net,
+            torch.as_tensor(images, dtype=torch.float64),
+            torch.as_tensor(labels),
+            batch_size=batch_size,
+            tta=False,
+        )
+        expect_close(got["loss"], expected, rtol=1e-4, what=what)
+        _expect_state_unchanged(got["state"], state, what)
+
+
+@task("05.3")
+def test_expected_initial_loss_is_log_of_classes(student, rng):
+    """expected_initial_loss(C) = ln C, the cross-entropy of a uniform prediction"""
+    for num_classes in [10, *(int(c) for c in rng.integers(2, 1000, 3))]:
+        got = student.call("expected_initial_loss", num_classes)
+        expect_close(
+            got, math.log(num_classes), rtol=1e-12, what=f"expected_initial_loss({num_classes})"
+        )
+
+
+# ----------------------------------------------------------------------------- 05.4
+
+_TRAIN_STEP_DRIVER = (
+    _NET_CODE
+    + """
+net = _net(state, num_classes, torch.float64)
+optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+scheduler = None
+if factors is not None:
+    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: factors[t])
+net.eval()
+losses, states, rates = [], [], []
+for x, y in zip(batches, labels):
+    losses.append(
+        train_step(net, optimizer, scheduler, torch.as_tensor(x), torch.as_tensor(y),
+                   label_smoothing=label_smoothing)
+    )
+    states.append({k: v.detach().clone() for k, v in net.state_dict().items()})
+    rates.append(optimizer.param_groups[0]["lr"])
+result = {"losses": losses, "states": states, "rates": rates}
+"""
+)
+
+
+def _reference_steps(state, num_classes, batches, labels, *, lr, momentum, factors, smoothing):
+    net = _net(state, num_classes, torch.float64)
+    optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
+    losses, states, rates = [], [], []
+    for k, (x, y) in enumerate(zip(batches, labels, strict=True)):
+        if factors is not None:
+            optimizer.param_groups[0]["lr"] = lr * factors[k]
+        net.train()
+        optimizer.zero_grad()
+        loss = F.cross_entropy(
+            net(torch.as_tensor(x)), torch.as_tensor(y), label_smoothing=smoothing
+        )
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+        states.append({key: v.detach().numpy().copy() for key, v in net.state_dict().items()})
+        rates.append(lr * factors[k + 1] if factors is not None else lr)
+    return losses, states, rates
+
+
+@task("05.4")
+def test_train_step_matches_a_reference_loop(student, rng):
+    """train_step: training mode, zero_grad, smoothed loss, backward, step, then scheduler"""
+    for use_scheduler in (True, False):
+        num_classes = int(rng.integers(3, 8))
+        num_steps = int(rng.integers(3, 6))
+        state = _random_state(rng, num_classes)
+        batches = [_images(rng, int(rng.integers(6, 12)), np.float64) for _ in range(num_steps)]
+        labels = [rng.integers(0, num_classes, len(x)) for x in batches]
+        factors = rng.uniform(0.2, 1.5, num_steps + 1).tolist() if use_scheduler else None
+        hyper = dict(
+            lr=float(rng.uniform(0.05, 0.3)),
+            momentum=float(rng.uniform(0.5, 0.95)),
+            label_smoothing=float(rng.uniform(0.05, 0.3)),
+        )
+        got = student.run(
+            _TRAIN_STEP_DRIVER,
+            state=state,
+            num_classes=num_classes,
+            batches=batches,
+            labels=labels,
+            factors=factors,
+            **hyper,
+        )
+        losses, states, rates = _reference_steps(
+            state,
+            num_classes,
+            batches,
+            labels,
+            lr=hyper["lr"],
+            momentum=hyper["momentum"],
+            factors=factors,
+            smoothing=hyper["label_smoothing"],
+        )
+        what = (
+            f"{num_steps} train_step calls with SGD(lr={hyper['lr']:.3g}, "
+            f"momentum={hyper['momentum']:.3g}), label_smoothing={hyper['label_smoothing']:.3g}, "
+            + ("a LambdaLR scheduler" if use_scheduler else "scheduler=None")
+            + ", starting from evaluation mode"
+        )
+        expect_close(
+            got["losses"], losses, rtol=1e-8, what=f"{what}: the returned losses of each step"
+        )
+        for k, (got_state, expected_state) in enumerate(zip(got["states"], states, strict=True)):
+            for key, value in expected_state.items():
+                expect_close(
+                    got_state[key],
+                    value,
+                    rtol=1e-8,
+                    atol=1e-10,
+                    what=f"{what}: the model's {key!r} after step {k + 1}",
+                )
+        expect_close(
+            got["rates"], rates, rtol=1e-12, what=f"{what}: the learning rate after each step"
+        )
+
+
+# ----------------------------------------------------------------------------- 05.5, 05.6
+
+# Runs the optimizer class NAME over `grads` (None: no gradient for that parameter at that
+# step); at step `change_at` each group's rate is multiplied by its factor.
+_OPTIMIZER_DRIVER = """
+import torch
+
+params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in init]
+groups = [{"params": params[:2]}, dict(second_group, params=params[2:])]
+optimizer = globals()[name](groups, **defaults)
+iterates, grad_modified = [], False
+for k, step_grads in enumerate(grads):
+    for p, g in zip(params, step_grads):
+        p.grad = None if g is None else torch.tensor(g, dtype=torch.float64)
+    given = [None if p.grad is None else p.grad.clone() for p in params]
+    if k == change_at:
+        for group, factor in zip(optimizer.param_groups, factors):
+            group["lr"] *= factor
+    optimizer.step()
+    for p, g in zip(params, given):
+        if g is not None and not torch.equal(p.grad, g):
+            grad_modified = True
+    iterates.append([p.detach().clone() for p in params])
+result = {"iterates": iterates, "grad_modified": grad_modified}
+"""
+
+
+def _optimizer_case(rng, num_steps):
+    shapes = [(int(rng.integers(1, 5)), int(rng.integers(1, 5))), (int(rng.integers(1, 6)),)]
+    shapes.append((int(rng.integers(2, 4)), int(rng.integers(1, 4))))
+    init = [rng.standard_normal(s) for s in shapes]
+    grads = []
+    for _ in range(num_steps):
+        scale = float(np.exp(rng.uniform(np.log(1e-2), np.log(3.0))))
+        grads.append(
+            [None if rng.random() < 0.15 else scale * rng.standard_normal(s) for s in shapes]
+        )
+    return init, grads
+
+
+def _torch_iterates(make_torch, init, grads, second_group, change_at, factors):
+    params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in init]
+    groups = [{"params": params[:2]}, dict(second_group, params=params[2:])]
+    optimizer = make_torch(groups)
+    iterates = []
+    for k, step_grads in enumerate(grads):
+        for p, g in zip(params, step_grads, strict=True):
+            p.grad = None if g is None else torch.tensor(g, dtype=torch.float64)
+        if k == change_at:
+            for group, factor in zip(optimizer.param_groups, factors, strict=True):
+                group["lr"] *= factor
+        optimizer.step()
+        iterates.append([p.detach().numpy().copy() for p in params])
+    return iterates
+
+
+def _describe(options):
+    return ", ".join(
+        f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v!r}" for k, v in options.items()
+    )
+
+
+def _check_optimizer(student, rng, name, torch_name, make_torch, defaults, second_group):
+    """Run the student's optimizer and torch's (made by ``make_torch(groups)``) side by side."""
+    num_steps = int(rng.integers(15, 26))
+    init, grads = _optimizer_case(rng, num_steps)
+    change_at = int(rng.integers(2, num_steps - 2))
+    factors = rng.uniform(0.2, 2.0, 2).tolist()
+    got = student.run(
+        _OPTIMIZER_DRIVER,
+        name=name,
+        init=init,
+        grads=grads,
+        defaults=defaults,
+        second_group=second_group,
+        change_at=change_at,
+        factors=factors,
+    )
+    expected = _torch_iterates(make_torch, init, grads, second_group, change_at, factors)
+    what = (
+        f"{name}(params, {_describe(defaults)}) with a second param group "
+        f"{{{_describe(second_group)}}}, rates changed before step {change_at + 1}"
+    )
+    expect_equal(len(got["iterates"]), num_steps, what=f"{what}: number of steps")
+    for k, (mine, theirs) in enumerate(zip(got["iterates"], expected, strict=True)):
+        for i, (p, q) in enumerate(zip(mine, theirs, strict=True)):
+            skipped = " (its gradient was None at this step)" if grads[k][i] is None else ""
+            expect_close(
+                p,
+                q,
+                rtol=1e-10,
+                atol=1e-12,
+                what=f"{what}: parameter {i} after step {k + 1}{skipped}, compared with "
+                f"{torch_name}",
+            )
+    expect_true(not got["grad_modified"], f"{what}: step() modified p.grad in place")
+
+
+_INVALID_DRIVER = """
+import torch
+
+outcomes = []
+for kwargs in cases:
+    try:
+        globals()[name]([torch.zeros(2, requires_grad=True)], **kwargs)
+        outcomes.append("accepted")
+    except ValueError:
+        outcomes.append("ValueError")
+    except Exception as exc:
+        outcomes.append(type(exc).__name__)
+result = outcomes
+"""
+
+
+def _check_invalid(student, name, cases):
+    got = student.run(_INVALID_DRIVER, name=name, cases=cases)
+    for kwargs, outcome in zip(cases, got, strict=True):
+        expect_equal(
+            outcome, "ValueError", what=f"{name}(params, {_describe(kwargs)}): what happened"
+        )
+
+
+@task("05.5")
+def test_nesterov_sgd_matches_torch_sgd(student, rng):
+    """NesterovSGD equals torch.optim.SGD step by step: two param groups, None gradients"""
+    cases = [
+        (dict(lr=float(rng.uniform(0.01, 0.3))), dict(lr=float(rng.uniform(0.01, 0.3)))),
+        (
+            dict(
+                lr=float(rng.uniform(0.01, 0.3)),
+                momentum=float(rng.uniform(0.5, 0.99)),
+                weight_decay=float(rng.uniform(1e-3, 0.1)),
+            ),
+            dict(momentum=0.0, nesterov=False, weight_decay=0.0),
+        ),
+        (
+            dict(
+                lr=float(rng.uniform(0.01, 0.3)),
+                momentum=float(rng.uniform(0.5, 0.99)),
+                nesterov=False,
+            ),
+            dict(lr=float(rng.uniform(0.01, 0.3)), weight_decay=float(rng.uniform(1e-3, 0.1))),
+        ),
+    ]
+    for defaults, second_group in cases:
+        torch_defaults = {"momentum": 0.9, "nesterov": True, **defaults}
+        _check_optimizer(
+            student,
+            rng,
+            "NesterovSGD",
+            "torch.optim.SGD",
+            lambda groups, d=torch_defaults: torch.optim.SGD(groups, foreach=False, **d),
+            defaults,
+            second_group,
+        )
+
+
+@task("05.5")
+def test_nesterov_sgd_rejects_invalid_hyperparameters(student, rng):
+    """NesterovSGD raises ValueError for a negative lr, momentum or weight_decay"""
+    cases = [
+        dict(lr=-float(rng.uniform(0.01, 1.0))),
+        dict(lr=0.1, momentum=-float(rng.uniform(0.01, 1.0))),
+        dict(lr=0.1, weight_decay=-float(rng.uniform(0.01, 1.0))),
+    ]
+    _check_invalid(student, "NesterovSGD", cases)
+
+
+@task("05.6")
+def test_adam_matches_torch_adam(student, rng):
+    """Adam equals torch.optim.Adam step by step: two param groups, None gradients, weight decay"""
+    cases = [
+        (dict(lr=float(10 ** rng.uniform(-3, -1.5))), dict(lr=float(10 ** rng.uniform(-3, -1.5)))),
+        (
+            dict(
+                lr=float(10 ** rng.uniform(-3, -1.5)),
+                betas=(float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.9, 0.999))),
+                eps=float(10 ** rng.uniform(-8, -3)),
+                weight_decay=float(rng.uniform(1e-3, 0.1)),
+            ),
+            dict(
+                betas=(float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.9, 0.999))),
+                weight_decay=0.0,
+            ),
+        ),
+    ]
+    for defaults, second_group in cases:
+        _check_optimizer(
+            student,
+            rng,
+            "Adam",
+            "torch.optim.Adam",
+            lambda groups, d=defaults: torch.optim.Adam(groups, foreach=False, **d),
+            defaults,
+            second_group,
+        )
+
+
+@task("05.6")
+def test_adam_rejects_invalid_hyperparameters(student, rng):
+    """Adam raises ValueError for a negative lr and for a beta outside [0, 1)"""
+    cases = [
+        dict(lr=-float(rng.uniform(1e-4, 1.0))),
+        dict(betas=(1.0, 0.999)),
+        dict(betas=(0.9, 1.0 + float(rng.uniform(0.0, 1.0)))),
+        dict(betas=(-float(rng.uniform(0.01, 1.0)), 0.999)),
+    ]
+    _check_invalid(student, "Adam", cases)
+
+
+# ----------------------------------------------------------------------------- 05.7
+
+
+def _reference_rates(lrs, warmup_steps, total_steps, num_steps):
+    """Rates of each param group of WarmupLinearLR before each of num_steps steps."""
+    groups = [{"params": [torch.zeros(1, requires_grad=True)], "lr": lr} for lr in lrs]
+    optimizer = torch.optim.SGD(groups, lr=1.0)
+    scheduler = WarmupLinearLR(optimizer, warmup_steps, total_steps)
+    rates = []
+    for _ in range(num_steps):
+        rates.append([group["lr"] for group in optimizer.param_groups])
+        optimizer.step()
+        scheduler.step()
+    return np.array(rates)
+
+
+def _warmup_cases(rng):
+    warmup = int(rng.integers(1, 20))
+    return [
+        (warmup, warmup + int(rng.integers(1, 60))),
+        (0, int(rng.integers(1, 40))),
+        (1, int(rng.integers(2, 30))),
+    ]
+
+
+_MULTIPLIER_DRIVER = """
+result = [float(warmup_linear(t, warmup_steps, total_steps)) for t in steps]
+"""
+
+
+@task("05.7")
+def test_warmup_linear_multiplier(student, rng):
+    """warmup_linear: t / W during the warm-up, then linearly to 0 at T, 0 after T"""
+    for warmup_steps, total_steps in _warmup_cases(rng):
+        steps = list(range(total_steps + 4))
+        got = student.run(
+            _MULTIPLIER_DRIVER, warmup_steps=warmup_steps, total_steps=total_steps, steps=steps
+        )
+        expected = _reference_rates([1.0], warmup_steps, total_steps, len(steps))[:, 0]
+        expect_close(
+            got,
+            expected,
+            rtol=1e-10,
+            atol=1e-12,
+            what=f"warmup_linear(t, {warmup_steps}, {total_steps}) for t = 0..{steps[-1]}",
+        )
+
+
+_SCHEDULER_DRIVER = """
+import torch
+
+params = [torch.zeros(1, requires_grad=True) for _ in lrs]
+optimizer = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)], lr=1.0)
+scheduler = make_scheduler(optimizer, warmup_steps, total_steps)
+rates = []
+for _ in range(num_steps):
+    rates.append([float(group["lr"]) for group in optimizer.param_groups])
+    optimizer.step()
+    scheduler.step()
+result = rates
+"""
+
+
+@task("05.7")
+def test_make_scheduler_rates_of_each_group(student, rng):
+    """make_scheduler: the rate of each of two param groups after every scheduler.step()"""
+    for warmup_steps, total_steps in _warmup_cases(rng):
+        lrs = [float(10 ** rng.uniform(-3, 0)) for _ in range(2)]
+        num_steps = total_steps + 3
+        got = student.run(
+            _SCHEDULER_DRIVER,
+            lrs=lrs,
+            warmup_steps=warmup_steps,
+            total_steps=total_steps,
+            num_steps=num_steps,
+        )
+        expected = _reference_rates(lrs, warmup_steps, total_steps, num_steps)
+        expect_close(
+            got,
+            expected,
+            rtol=1e-10,
+            atol=1e-12,
+            what=f"rates of two groups (initial rates {lrs[0]:.4g}, {lrs[1]:.4g}) under "
+            f"make_scheduler(optimizer, {warmup_steps}, {total_steps}), one row per step",
+        )
+
+
+# ----------------------------------------------------------------------------- 05.8
+
+_EVALUATE_DRIVER = (
+    _NET_CODE
+    + """
+net = _net(state, num_classes, torch.float64)
+x, y = torch.as_tensor(images), torch.as_tensor(labels)
+net.train()
+with_tta = evaluate(net, x, y, batch_size=batch_size, tta=True)
+net.train()
+without = evaluate(net, x, y, batch_size=batch_size, tta=False)
+result = {"tta": with_tta, "plain": without, "state": dict(net.state_dict())}
+"""
+)
+
+
+def _evaluation_case(rng):
+    """A network, images and labels for which the accuracy with and without TTA differ."""
+    for _ in range(20):
+        num_classes = int(rng.integers(3, 8))
+        state = _random_state(rng, num_classes)
+        n = int(rng.integers(40, 90))
+        images = _images(rng, n, np.float64)
+        net = _net(state, num_classes, torch.float64).eval()
+        with torch.no_grad():
+            x = torch.as_tensor(images)
+            plain = net(x).argmax(1).numpy()
+            tta = (net(x) + net(x.flip(-1))).argmax(1).numpy()
+        labels = rng.integers(0, num_classes, n)
+        agree_with_tta = rng.random(n) < 0.5
+        labels[agree_with_tta] = tta[agree_with_tta]
+        if np.mean(labels == tta) != np.mean(labels == plain):
+            return state, num_classes, images, labels
+    raise RuntimeError("could not draw a network for which TTA changes the accuracy")
+
+
+@task("05.8")
+def test_evaluate_with_and_without_tta(student, rng):
+    """evaluate: accuracy in evaluation mode, with flip TTA and without, batch by batch"""
+    for _ in range(2):
+        state, num_classes, images, labels = _evaluation_case(rng)
+        n = len(images)
+        batch_size = int(rng.integers(4, 17))
+        if n % batch_size == 0:
+            batch_size += 1
+        got = student.run(
+            _EVALUATE_DRIVER,
+            state=state,
+            num_classes=num_classes,
+            images=images,
+            labels=labels,
+            batch_size=batch_size,
+        )
+        net = _net(state, num_classes, torch.float64)
+        x, y = torch.as_tensor(images), torch.as_tensor(labels)
+        for key, tta in (("tta", True), ("plain", False)):
+            expected = evaluate(net, x, y, batch_size=batch_size, tta=tta)[1]
+            expect_close(
+                got[key],
+                expected,
+                rtol=0.0,
+                atol=1e-12,
+                what=f"evaluate(model, {n} images, batch_size={batch_size}, tta={tta})",
+            )
+        _expect_state_unchanged(got["state"], state, f"evaluate over {n} images")
