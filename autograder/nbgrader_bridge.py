@@ -8,7 +8,8 @@ notebook with the hidden checks and writes each task's verdict into the task's t
 as an output that nbgrader reads: an error output for a failed task (0 points), a plain
 output otherwise (full points). The pipeline after it is nbgrader's own.
 
-Autograde pipeline, in order: nbgrader's sanitize preprocessors, then
+Autograde pipeline, in order: nbgrader's sanitize preprocessors (with
+:class:`SanitizeGradeCells` in place of ``DeduplicateIds``), then
 ``TrustedChecks, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
 AssignLatePenalties, CheckCellMetadata``.
 """
@@ -28,8 +29,12 @@ from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
     AssignLatePenalties,
     CheckCellMetadata,
+    ClearOutput,
+    DeduplicateIds,
     LimitOutput,
     NbGraderPreprocessor,
+    OverwriteCells,
+    OverwriteKernelspec,
     SaveAutoGrades,
 )
 from nbgrader.utils import capture_log, temp_attrs
@@ -108,6 +113,51 @@ def annotate(notebook, result):
             cell.outputs = cell_outputs(broken[grade_id])
 
 
+class SanitizeGradeCells(DeduplicateIds):
+    """nbgrader's DeduplicateIds, also dropping grade cells the source does not have.
+
+    A cell copied in JupyterLab keeps its nbgrader metadata, so the notebook holds two
+    cells with one grade_id; a cell's metadata can also be edited by hand. nbgrader keeps
+    the last copy and empties the metadata of the others, and empties that of cells
+    unknown to the source, which its own OverwriteCells then fails on (KeyError
+    'grade_id'), so the whole submission would score 0. Here such cells lose the
+    ``nbgrader`` key and become ordinary cells: their code still runs, and every grade
+    cell of the source is graded once. ``known_ids`` are the grade_ids of the source.
+    """
+
+    def __init__(self, known_ids, **kwargs):
+        super().__init__(**kwargs)
+        self.known_ids = frozenset(known_ids)
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        meta = cell.metadata.get("nbgrader")
+        if not meta:
+            cell.metadata.pop("nbgrader", None)
+            return cell, resources
+        grade_id = meta.get("grade_id")
+        if grade_id in self.grade_ids:
+            self.log.warning("Cell with id '%s' exists multiple times!", grade_id)
+            del cell.metadata["nbgrader"]
+        elif grade_id not in self.known_ids:
+            self.log.warning("Cell with id '%s' is not in the source notebook", grade_id)
+            del cell.metadata["nbgrader"]
+        else:
+            self.grade_ids.add(grade_id)
+        return cell, resources
+
+
+def source_grade_ids(coursedir, assignment):
+    """The grade_ids of every cell of the assignment's source notebooks."""
+    ids = set()
+    folder = Path(coursedir.format_path(coursedir.source_directory, ".", assignment))
+    for path in sorted(folder.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            grade_id = nbgrader_meta(cell).get("grade_id")
+            if grade_id:
+                ids.add(grade_id)
+    return ids
+
+
 class TrustedChecks(NbGraderPreprocessor):
     """Grades a sanitized notebook with the hidden checks instead of executing it."""
 
@@ -135,6 +185,13 @@ def autograde(course_dir, assignment, student, grade):
     with temp_attrs(coursedir, assignment_id=assignment, student_id=student):
         converter = Autograde(coursedir=coursedir, config=config)
         converter.force = True
+        converter.sanitize_preprocessors = [
+            ClearOutput,
+            SanitizeGradeCells(source_grade_ids(coursedir, assignment)),
+            OverwriteKernelspec,
+            OverwriteCells,
+            CheckCellMetadata,
+        ]
         converter.autograde_preprocessors = [
             TrustedChecks(grade),
             ClearMetadataPreprocessor,

@@ -145,6 +145,35 @@ def without_first_test_cell(notebook):
     return edited
 
 
+def with_copied_grade_cells(notebook):
+    """As when a student copies and pastes cells in JupyterLab: the copies keep their
+    nbgrader metadata (the setup cell, the first answer and test cells), and one more
+    cell has nbgrader metadata the source does not know."""
+    edited = nbformat.from_dict(json.loads(nbformat.writes(notebook)))
+    first = {}
+    for i, c in enumerate(edited.cells):
+        meta = c.metadata.get("nbgrader", {})
+        kind = "setup" if meta.get("grade_id") == "setup" else None
+        kind = kind or ("answer" if meta.get("solution") and c.cell_type == "code" else None)
+        kind = kind or ("test" if meta.get("grade") and not meta.get("solution") else None)
+        if kind:
+            first.setdefault(kind, i)
+    for number, i in enumerate(sorted(first.values(), reverse=True)):
+        copy = nbformat.from_dict(json.loads(json.dumps(edited.cells[i])))
+        copy["id"] = f"pasted-{number}"
+        edited.cells.insert(i + 1, copy)
+    stray = nbformat.v4.new_code_cell("stray_value = 1")
+    stray.metadata["nbgrader"] = {
+        "grade": False,
+        "solution": True,
+        "locked": False,
+        "grade_id": "my-own-cell",
+        "schema_version": 3,
+    }
+    edited.cells.append(stray)
+    return edited
+
+
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded_course(request, tmp_path_factory):
     """The assignment's samples plus adversarial submissions, graded in one batch."""
@@ -167,6 +196,7 @@ def graded_course(request, tmp_path_factory):
         "exit-at-start": with_extra_cell(reference, "import os\nos._exit(0)", first_answer),
         "hang-at-start": with_extra_cell(reference, "while True:\n    pass", first_answer),
         "deleted-test-cell": without_first_test_cell(reference),
+        "copied-grade-cells": with_copied_grade_cells(reference),
         "noisy-reference": with_extra_cell(
             reference,
             "import sys, warnings\nimport matplotlib.pyplot as plt\nprint('hello')\n"
@@ -188,7 +218,7 @@ def scores(result):
 
 def test_reference_scores_full_marks(graded_course):
     _, _, results = graded_course
-    for student in ("reference", "noisy-reference", "deleted-test-cell"):
+    for student in ("reference", "noisy-reference", "deleted-test-cell", "copied-grade-cells"):
         result = results[student]
         assert result.status == "graded"
         assert result.score == result.max_score > 0, scores(result)
