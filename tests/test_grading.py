@@ -113,6 +113,20 @@ def test_printing_plotting_stderr_and_extra_cells_cost_nothing(checks_dir):
     assert [c.status for c in result.cells] == ["ok"] * 4
 
 
+def test_definitions_inside_time_magics_are_kept(checks_dir):
+    nb = toy_notebook()
+    nb.cells[1].source = "%%time\ndef square(x):\n    return x * x\n"
+    nb.cells[3].source = (
+        "%time half = 0.5\n"
+        "one = %time math.cos(0.0)\n"
+        "%timeit -n 1 one + 1\n"
+        "lr_at = lambda t, base, T: half * base * (one + math.cos(math.pi * t / T))\n"
+    )
+    result = grade(nb, checks_dir)
+    assert [c.status for c in result.cells] == ["ok"] * 3, [c.message for c in result.cells]
+    assert result.score == 5.0
+
+
 def test_hanging_and_exiting_cells_are_contained(checks_dir):
     hang = cell("while True:\n    pass\n")
     leave = cell("import os\nos._exit(1)\n")

@@ -102,7 +102,9 @@ class _IPythonStandIn:
     """What ``get_ipython()`` returns in the grader: magics and shell commands do nothing.
 
     Cell magics that only time or capture their body (``%%time``, ``%%capture``, ...)
-    still run the body, so definitions inside them are graded.
+    still run the body, so definitions inside them are graded, and so does the line
+    magic ``%time``: ``%time x = f()`` assigns ``x`` and ``y = %time f()`` gets the value,
+    as in IPython.
     """
 
     BODY_MAGICS = {"time", "timeit", "capture", "prun"}
@@ -112,7 +114,14 @@ class _IPythonStandIn:
         self.user_ns = namespace
 
     def run_line_magic(self, name, line, *args, **kwargs):
-        return None
+        if name != "time" or not line.strip():
+            return None
+        try:
+            code = compile(line, "<line magic>", "eval")
+        except SyntaxError:
+            exec(compile(line, "<line magic>", "exec"), self.namespace)
+            return None
+        return eval(code, self.namespace)
 
     def run_cell_magic(self, name, line, body):
         if name in self.BODY_MAGICS:
