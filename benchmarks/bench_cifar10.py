@@ -21,7 +21,7 @@ import torch.nn.functional as F
 from torch.utils.flop_counter import FlopCounterMode
 
 from course_utils.cifar10 import CIFAR10, TrainConfig, build_model, load_cifar10, train
-from course_utils.cifar10.train import resolve_device
+from course_utils.cifar10.training import resolve_device
 
 PEAK_BF16_DENSE_TFLOPS = {
     "H200": 989.0,

@@ -3,16 +3,16 @@
 - :mod:`~course_utils.cifar10.data`: :func:`download` (md5-checked, safe extraction),
   :func:`load_cifar10` (official python batches), :func:`normalize`,
   :func:`synthetic_cifar10` (a learnable stand-in for offline runs).
-- :mod:`~course_utils.cifar10.augment`: random crop, flip and cutout of a whole batch.
+- :mod:`~course_utils.cifar10.augmentation`: random crop, flip and cutout of a whole batch.
 - :mod:`~course_utils.cifar10.models`: :class:`FastNet` (default) and :class:`ResNet18`.
-- :mod:`~course_utils.cifar10.train`: :class:`TrainConfig`, :func:`train`,
+- :mod:`~course_utils.cifar10.training`: :class:`TrainConfig`, :func:`train`,
   :func:`save_metrics`, and the optimizer and schedule registries.
 
 Command line: ``python -m course_utils.cifar10 train --data-dir DIR`` and
 ``python -m course_utils.cifar10 download --data-dir DIR``.
 """
 
-from course_utils.cifar10.augment import augment, cutout, random_crop, random_flip
+from course_utils.cifar10.augmentation import augment, cutout, random_crop, random_flip
 from course_utils.cifar10.data import (
     CIFAR10,
     MEAN,
@@ -26,7 +26,7 @@ from course_utils.cifar10.data import (
     synthetic_cifar10,
 )
 from course_utils.cifar10.models import FastNet, ResNet18, build_model
-from course_utils.cifar10.train import (
+from course_utils.cifar10.training import (
     OPTIMIZERS,
     SCHEDULES,
     TrainConfig,

@@ -14,7 +14,7 @@ import torch
 from course_utils.cifar10 import distributed
 from course_utils.cifar10.data import DownloadError, download, load_cifar10
 from course_utils.cifar10.models import MODELS
-from course_utils.cifar10.train import (
+from course_utils.cifar10.training import (
     DTYPES,
     OPTIMIZERS,
     SCHEDULES,
