@@ -34,6 +34,7 @@ def cmd_grade(args):
         cell_timeout=args.cell_timeout,
         check_timeout=args.check_timeout,
         notebook_budget=args.notebook_budget,
+        sandbox=args.sandbox,
     )
     if not results:
         print(f"No submissions of {args.assignment} in {course.root / 'submitted'}")
@@ -97,6 +98,7 @@ def cmd_check(args):
         cell_timeout=args.cell_timeout,
         check_timeout=args.check_timeout,
         notebook_budget=args.notebook_budget,
+        sandbox=args.sandbox,
     )
     summary = {
         "student": "you",
@@ -144,6 +146,13 @@ def build_parser():
             metavar="S",
             help="seconds all student code of one notebook may run: cells, restarts and "
             "checks together (default 600)",
+        )
+        sub.add_argument(
+            "--sandbox",
+            choices=("auto", "bwrap", "none"),
+            default="auto",
+            help="run student code inside bubblewrap, without the course files, this "
+            "checkout, the home directory or the network (auto: where bubblewrap works)",
         )
 
     def course_dir(sub):

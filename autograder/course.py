@@ -149,6 +149,7 @@ class Course:
                 seed=seed,
                 checks_dir=self.checks_dir,
                 zygote=zygote,
+                hidden=[self.root],
                 **timeouts,
             )
             return graded[notebook_name]
@@ -175,8 +176,16 @@ class Course:
         path.write_text(json.dumps(result.to_dict(), indent=1))
         return result
 
-    def grade(self, assignment, students=None, *, seed=None, progress=None, **timeouts):
-        """Grade every (or the named) student's submission; return StudentResults."""
+    def grade(
+        self, assignment, students=None, *, seed=None, progress=None, sandbox="auto", **timeouts
+    ):
+        """Grade every (or the named) student's submission; return StudentResults.
+
+        Student code runs in children of one :class:`Zygote`; with ``sandbox`` ``"auto"``
+        (bubblewrap where it works) or ``"bwrap"`` they cannot see the course directory,
+        this checkout, the home directory or the network (see
+        :func:`autograder.sandbox.runner.command`).
+        """
         self.source_notebooks(assignment)  # fails early, naming the known assignments
         students = list(students) if students else self.students(assignment)
         self.ensure_generated(assignment)
@@ -188,7 +197,7 @@ class Course:
                     f"{self.root / 'submitted'}"
                 )
         results = []
-        with Zygote() as zygote:
+        with Zygote(sandbox=sandbox, hidden=[self.root]) as zygote:
             for student in students:
                 started = time.perf_counter()
                 result = self.grade_student(

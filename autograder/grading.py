@@ -391,11 +391,15 @@ def grade_notebook(
     notebook_budget=NOTEBOOK_BUDGET,
     checks_dir=CHECKS_DIR,
     zygote=None,
+    sandbox="auto",
+    hidden=(),
 ):
     """Grade a parsed notebook against the hidden checks of ``assignment``.
 
     ``zygote`` (a :class:`autograder.sandbox.runner.Zygote`) forks the children when a batch
-    is graded.
+    is graded; otherwise the child is started with ``sandbox`` (``"auto"``, ``"bwrap"``
+    or ``"none"``, see :func:`autograder.sandbox.runner.command`), which also hides the
+    directories ``hidden`` from student code.
     """
     seed = secrets.randbits(63) if seed is None else seed
     student = Student(
@@ -403,6 +407,7 @@ def grade_notebook(
         cell_timeout=cell_timeout,
         check_timeout=check_timeout,
         notebook_budget=notebook_budget,
+        process_options={"sandbox": sandbox, "hidden": hidden},
         zygote=zygote,
     )
     try:
@@ -427,7 +432,7 @@ def reference_student(assignment, checks_dir=CHECKS_DIR):
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     project_root = str(Path(__file__).resolve().parents[1])
-    options = {"blocked": (), "sys_path": [project_root, *default_sys_path()]}
+    options = {"blocked": (), "sys_path": [project_root, *default_sys_path()], "sandbox": "none"}
     return Student([CodeCell("reference", module.REFERENCE_SETUP)], process_options=options)
 
 

@@ -8,8 +8,10 @@ request that does not answer before its timeout, or a child that dies, ends that
 the caller decides whether to start a new one.
 """
 
+import functools
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -21,7 +23,10 @@ from dataclasses import dataclass
 
 from autograder.sandbox import codec
 
-CHILD_SCRIPT = os.path.join(os.path.dirname(os.path.abspath(__file__)), "child.py")
+SANDBOX_DIR = os.path.dirname(os.path.abspath(__file__))
+CHILD_SCRIPT = os.path.join(SANDBOX_DIR, "child.py")
+CHECKOUT = os.path.dirname(os.path.dirname(SANDBOX_DIR))
+SANDBOX_MODES = ("auto", "bwrap", "none")
 BLOCKED_PACKAGES = ("course_utils", "autograder")
 PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "torch")
 
@@ -53,6 +58,68 @@ def default_sys_path():
     return [sysconfig.get_paths()["purelib"]]
 
 
+@functools.cache
+def bwrap_works():
+    """True when bubblewrap is installed and can make a mount namespace here."""
+    exe = shutil.which("bwrap")
+    if exe is None:
+        return False
+    try:
+        probe = [exe, "--ro-bind", "/", "/", "--unshare-net", "--die-with-parent", "true"]
+        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
+    except (OSError, subprocess.SubprocessError):
+        return False
+
+
+def resolve_sandbox(mode):
+    """``"auto"`` is ``"bwrap"`` where bubblewrap works, else ``"none"``."""
+    if mode not in SANDBOX_MODES:
+        raise ValueError(f"Invalid sandbox: {mode!r} (sandbox must be one of {SANDBOX_MODES})")
+    if mode == "auto":
+        return "bwrap" if bwrap_works() else "none"
+    if mode == "bwrap" and not bwrap_works():
+        raise RuntimeError(
+            "sandbox 'bwrap' was asked for but bubblewrap is not installed or cannot run here: "
+            "install it (Debian/Ubuntu: apt-get install bubblewrap) or pass --sandbox none"
+        )
+    return mode
+
+
+def hidden_paths(extra=()):
+    """What student code must not see: this checkout (hidden checks, reference solutions,
+    samples), the home directory, the temporary directory and ``extra`` (the course
+    directory with its submissions and gradebook). Only existing directories."""
+    paths = [CHECKOUT, os.path.expanduser("~"), tempfile.gettempdir(), *map(str, extra)]
+    found = []
+    for path in paths:
+        path = os.path.realpath(path)
+        if os.path.isdir(path) and path != "/" and path not in found:
+            found.append(path)
+    return found
+
+
+def command(argv, *, mode, sys_path, workspace, hidden=()):
+    """``argv`` (``[python, ...]``) as run in ``mode``: unchanged, or inside bubblewrap.
+
+    Under bubblewrap the file system is the host's, read-only, with :func:`hidden_paths`
+    replaced by empty directories; the Python installation, ``sys_path``, this package's
+    sandbox code and the writable ``workspace`` (the child's home and working directories)
+    are mounted back. There is no network (a new network namespace) and no shared IPC.
+    """
+    if mode == "none":
+        return argv
+    python = os.path.realpath(argv[0])
+    cmd = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-ipc"]
+    cmd += ["--ro-bind", "/", "/", "--dev", "/dev"]
+    for path in hidden_paths(hidden):
+        cmd += ["--tmpfs", path]
+    exposed = [sys.base_prefix, os.path.dirname(python), *sys_path, SANDBOX_DIR]
+    for path in dict.fromkeys(os.path.realpath(p) for p in exposed if os.path.exists(p)):
+        cmd += ["--ro-bind", path, path]
+    cmd += ["--bind", workspace, workspace]
+    return cmd + [python, *argv[1:]]
+
+
 def child_environment(home, extra=None):
     env = {
         "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
@@ -76,10 +143,14 @@ def _kill_group(pid):
 class StudentProcess:
     """A child interpreter that holds one student's notebook namespace."""
 
-    def __init__(self, sys_path=None, blocked=BLOCKED_PACKAGES, env=None):
+    def __init__(
+        self, sys_path=None, blocked=BLOCKED_PACKAGES, env=None, sandbox="auto", hidden=()
+    ):
         self.sys_path = default_sys_path() if sys_path is None else list(sys_path)
         self.blocked = tuple(blocked)
         self.env = env
+        self.sandbox = resolve_sandbox(sandbox)
+        self.hidden = tuple(hidden)
         self._popen = None
         self._pid = None
         self._workdir = None
@@ -90,8 +161,15 @@ class StudentProcess:
         self._workdir = tempfile.TemporaryDirectory(prefix="grade-")
         req_r, self._req = os.pipe()
         self._resp, resp_w = os.pipe()
+        argv = [sys.executable, "-I", "-S", CHILD_SCRIPT, str(req_r), str(resp_w)]
         self._popen = subprocess.Popen(
-            [sys.executable, "-I", "-S", CHILD_SCRIPT, str(req_r), str(resp_w)],
+            command(
+                argv,
+                mode=self.sandbox,
+                sys_path=self.sys_path,
+                workspace=self._workdir.name,
+                hidden=self.hidden,
+            ),
             pass_fds=(req_r, resp_w),
             cwd=self._workdir.name,
             env=child_environment(self._workdir.name, self.env),
@@ -209,18 +287,31 @@ class Zygote:
     SPAWN_TIMEOUT = 10.0
     START_TIMEOUT = 120.0
 
-    def __init__(self, preload=PRELOAD, sys_path=None, blocked=BLOCKED_PACKAGES):
+    def __init__(
+        self, preload=PRELOAD, sys_path=None, blocked=BLOCKED_PACKAGES, sandbox="auto", hidden=()
+    ):
         self.preload = tuple(preload)
         self.sys_path = default_sys_path() if sys_path is None else list(sys_path)
         self.blocked = tuple(blocked)
+        self.sandbox = resolve_sandbox(sandbox)
+        self.hidden = tuple(hidden)
         self._home = tempfile.TemporaryDirectory(prefix="grade-zygote-")
+        self._workspace = os.path.join(self._home.name, "work")
+        os.mkdir(self._workspace)
         self._popen = self._control = None
         self._launch()
 
     def _launch(self):
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        argv = [sys.executable, "-I", "-S", CHILD_SCRIPT, "--zygote", str(theirs.fileno())]
         self._popen = subprocess.Popen(
-            [sys.executable, "-I", "-S", CHILD_SCRIPT, "--zygote", str(theirs.fileno())],
+            command(
+                argv,
+                mode=self.sandbox,
+                sys_path=self.sys_path,
+                workspace=self._home.name,
+                hidden=self.hidden,
+            ),
             pass_fds=(theirs.fileno(),),
             cwd=self._home.name,
             env=child_environment(self._home.name),
@@ -259,8 +350,8 @@ class Zygote:
             if self._read_line(self.START_TIMEOUT).strip() != "ready":
                 raise ChildDied("garbled", "the zygote did not start")
             self._ready = True
-        child = StudentProcess(self.sys_path, self.blocked)
-        child._workdir = tempfile.TemporaryDirectory(prefix="grade-")
+        child = StudentProcess(self.sys_path, self.blocked, sandbox="none")
+        child._workdir = tempfile.TemporaryDirectory(prefix="grade-", dir=self._workspace)
         req_r, child._req = os.pipe()
         child._resp, resp_w = os.pipe()
         os.set_blocking(child._req, False)
