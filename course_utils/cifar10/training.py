@@ -332,12 +332,10 @@ def train(config, data, *, progress=False, return_model=False):
     dtype = DTYPES[config.dtype]
     train_x = normalize(data.train_images[: config.limit_train], device).to(dtype)
     train_y = torch.as_tensor(data.train_labels[: config.limit_train], device=device)
-    test_start, test_stop = distributed.shard_bounds(
-        len(data.test_images[: config.limit_test]), ctx.rank, ctx.world_size
-    )
+    test_size = len(data.test_images[: config.limit_test])
+    test_start, test_stop = distributed.shard_bounds(test_size, ctx.rank, ctx.world_size)
     test_x = normalize(data.test_images[test_start:test_stop], device).to(dtype)
     test_y = torch.as_tensor(data.test_labels[test_start:test_stop], device=device)
-    test_size = len(data.test_images[: config.limit_test])
     n = len(train_x)
     steps_per_epoch = math.ceil(n / config.batch_size)
     total_steps = config.epochs * steps_per_epoch
