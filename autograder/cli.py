@@ -9,6 +9,23 @@ from autograder import nbgrader_bridge, reports
 from autograder.course import Course
 from autograder.grading import CHECKS_DIR, grade_notebook
 from autograder.notebook import SubmissionError, read_notebook, task_points
+from autograder.sandbox.runner import MIB, NO_SANDBOX_WARNING, Limits, SandboxUnavailable
+
+
+def _limits(args):
+    """The per-submission limits given on the command line."""
+    if args.sandbox == "none":
+        print(NO_SANDBOX_WARNING, file=sys.stderr)
+    try:
+        return Limits(
+            memory=args.memory * MIB,
+            processes=args.processes,
+            scratch=args.scratch * MIB,
+            cpu=args.cpu_time,
+            output=args.output_limit * MIB,
+        )
+    except ValueError as exc:
+        raise SystemExit(f"error: {exc}") from None
 
 
 def _course(args):
@@ -35,6 +52,7 @@ def cmd_grade(args):
         check_timeout=args.check_timeout,
         notebook_budget=args.notebook_budget,
         sandbox=args.sandbox,
+        limits=_limits(args),
     )
     if not results:
         print(f"No submissions of {args.assignment} in {course.root / 'submitted'}")
@@ -99,6 +117,7 @@ def cmd_check(args):
         check_timeout=args.check_timeout,
         notebook_budget=args.notebook_budget,
         sandbox=args.sandbox,
+        limits=_limits(args),
     )
     summary = {
         "student": "you",
@@ -149,11 +168,22 @@ def build_parser():
         )
         sub.add_argument(
             "--sandbox",
-            choices=("auto", "bwrap", "none"),
+            choices=("auto", "none"),
             default="auto",
-            help="run student code inside bubblewrap, without the course files, this "
-            "checkout, the home directory or the network (auto: where bubblewrap works)",
+            help="auto (default): each submission in Linux namespaces of its own, seeing only "
+            "the Python installation; none: no isolation (prints a warning)",
         )
+        defaults = Limits()
+        for flag, value, unit, text in (
+            ("--memory", defaults.memory // MIB, "MIB", "private memory per process"),
+            ("--processes", defaults.processes, "N", "processes and threads per submission"),
+            ("--scratch", defaults.scratch // MIB, "MIB", "size of the writable /tmp"),
+            ("--cpu-time", defaults.cpu, "S", "CPU seconds per process"),
+            ("--output-limit", defaults.output // MIB, "MIB", "bytes of one answer read back"),
+        ):
+            sub.add_argument(
+                flag, type=int, default=value, metavar=unit, help=f"{text} (default {value})"
+            )
 
     def course_dir(sub):
         sub.add_argument("--course-dir", default=".", help="course root (default: current)")
@@ -189,6 +219,6 @@ def main(argv=None):
     args = build_parser().parse_args(argv)
     try:
         return args.run(args)
-    except FileNotFoundError as exc:
+    except (FileNotFoundError, SandboxUnavailable) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

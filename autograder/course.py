@@ -7,20 +7,25 @@ per-student result ``grading/<assignment>/<student>.json`` (kept out of nbgrader
 folders, which nbgrader copies into the feedback it hands out).
 
 A submission that cannot be read (missing, renamed or broken notebook) gets a status and
-zero points and never stops the batch.
+zero points and never stops the batch; so does one whose grading fails in the grader
+itself (status ``grader-error``, the traceback in ``grading/<assignment>/grader.log``).
 """
 
 import hashlib
 import json
 import secrets
 import time
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import nbgrader_bridge
 from autograder.grading import CHECKS_DIR, NotebookResult, TaskResult, grade_notebook
 from autograder.notebook import SubmissionError, read_notebook, task_points
-from autograder.sandbox.runner import Zygote
+from autograder.sandbox.runner import SandboxUnavailable, Zygote
+
+# cell statuses that make the submission's status (the first one found)
+BROKEN_CELL_STATUSES = ("timeout", "crashed", "memory", "processes", "output", "cpu")
 
 
 @dataclass
@@ -149,7 +154,6 @@ class Course:
                 seed=seed,
                 checks_dir=self.checks_dir,
                 zygote=zygote,
-                hidden=[self.root],
                 **timeouts,
             )
             return graded[notebook_name]
@@ -158,17 +162,45 @@ class Course:
         if not outcome["success"]:
             log = (outcome.get("log") or "") + (outcome.get("error") or "")
             message = "nbgrader could not autograde this submission: " + log.strip()[-2000:]
-            nbgrader_bridge.record_ungradable(self.root, assignment, student)
+            nbgrader_bridge.record_ungradable(self.root, assignment, student, zero=True)
             result = StudentResult(student, assignment, "nbgrader-error", message)
             result.notebooks["(submission)"] = self._blank_result(
                 assignment, "nbgrader-error", message
             )
             return self._save(result)
         status = "graded"
-        broken = [c for n in graded.values() for c in n.cells if c.status in ("timeout", "crashed")]
+        broken = [c for n in graded.values() for c in n.cells if c.status in BROKEN_CELL_STATUSES]
         if broken:
             status = f"{broken[0].status} in cell {broken[0].cell_id}"
         return self._save(StudentResult(student, assignment, status, notebooks=graded))
+
+    def _grade_guarded(self, assignment, student, **options):
+        """:meth:`grade_student`, with any failure of the grader itself recorded as this
+        submission's ``grader-error`` (traceback in the log) so the batch goes on."""
+        try:
+            return self.grade_student(assignment, student, **options)
+        except (SandboxUnavailable, KeyboardInterrupt):
+            raise
+        except Exception as exc:
+            log = self.root / "grading" / assignment / "grader.log"
+            log.parent.mkdir(parents=True, exist_ok=True)
+            with log.open("a") as f:
+                f.write(f"--- {student} ({time.strftime('%Y-%m-%d %H:%M:%S')})\n")
+                f.write(traceback.format_exc())
+            message = (
+                f"the grader failed on this submission ({type(exc).__name__}); the traceback "
+                f"is in {log}. Grade it again after fixing the cause"
+            )
+            try:
+                nbgrader_bridge.record_ungradable(self.root, assignment, student, zero=True)
+            except Exception:
+                with log.open("a") as f:
+                    f.write(traceback.format_exc())
+            result = StudentResult(student, assignment, "grader-error", message)
+            result.notebooks["(submission)"] = self._blank_result(
+                assignment, "grader-error", message
+            )
+            return self._save(result)
 
     def _save(self, result):
         path = self.results_path(result.student, result.assignment)
@@ -177,14 +209,21 @@ class Course:
         return result
 
     def grade(
-        self, assignment, students=None, *, seed=None, progress=None, sandbox="auto", **timeouts
+        self,
+        assignment,
+        students=None,
+        *,
+        seed=None,
+        progress=None,
+        sandbox="auto",
+        limits=None,
+        **timeouts,
     ):
         """Grade every (or the named) student's submission; return StudentResults.
 
-        Student code runs in children of one :class:`Zygote`; with ``sandbox`` ``"auto"``
-        (bubblewrap where it works) or ``"bwrap"`` they cannot see the course directory,
-        this checkout, the home directory or the network (see
-        :func:`autograder.sandbox.runner.command`).
+        Student code runs in children of one :class:`Zygote`, each in a sandbox of its
+        own with ``limits`` (see :mod:`autograder.sandbox.isolate`) unless ``sandbox`` is
+        ``"none"``.
         """
         self.source_notebooks(assignment)  # fails early, naming the known assignments
         students = list(students) if students else self.students(assignment)
@@ -197,10 +236,10 @@ class Course:
                     f"{self.root / 'submitted'}"
                 )
         results = []
-        with Zygote(sandbox=sandbox, hidden=[self.root]) as zygote:
+        with Zygote(sandbox=sandbox, limits=limits) as zygote:
             for student in students:
                 started = time.perf_counter()
-                result = self.grade_student(
+                result = self._grade_guarded(
                     assignment,
                     student,
                     seed=student_seed(seed, student),

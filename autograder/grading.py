@@ -30,7 +30,7 @@ from autograder.notebook import CodeCell, cells_to_run, task_points
 from autograder.sandbox.runner import (
     ChildDied,
     StudentCodeError,
-    StudentProcess,
+    Zygote,
     default_sys_path,
 )
 
@@ -54,7 +54,8 @@ def checks_module(assignment, checks_dir=CHECKS_DIR):
 @dataclass
 class CellResult:
     cell_id: str
-    status: str  # "ok", "error", "timeout" or "crashed"
+    # "ok", "error", "timeout", "crashed", or a limit: "memory", "processes", "output", "cpu"
+    status: str
     message: str = ""
 
 
@@ -102,7 +103,8 @@ class NotebookResult:
 class Student:
     """The student's notebook as seen by the hidden checks.
 
-    Holds the cells to execute and a child process that has executed them. When the
+    Holds the cells to execute and a child process that has executed them, forked from
+    ``zygote`` (or from a zygote of its own, made with ``process_options``). When the
     child is stopped (a check timed out, student code exited), the next request starts a
     new child and replays the cells that worked the first time.
 
@@ -132,6 +134,7 @@ class Student:
         self.cell_results = []
         self._process_options = dict(process_options or {})
         self._zygote = zygote
+        self._own_zygote = None
         self._process = None
 
     def _limit(self, timeout):
@@ -151,19 +154,22 @@ class Student:
 
     def prepare(self):
         """Execute every cell once, recording how each went; return the cell results."""
+        self._start()  # the zygote's start-up is the grader's time, not the notebook's
         self._deadline = time.monotonic() + self.notebook_budget
-        self._start()
         for cell in self.cells:
             self.cell_results.append(self._exec_first_time(cell))
         return self.cell_results
 
     def _start(self):
-        if self._zygote is not None:
-            self._process = self._zygote.spawn()
-        else:
-            self._process = StudentProcess(**self._process_options).start()
+        zygote = self._zygote
+        if zygote is None:
+            if self._own_zygote is None:
+                self._own_zygote = Zygote(**self._process_options)
+            zygote = self._own_zygote
+        self._process = zygote.spawn()
 
     def _exec_first_time(self, cell):
+        timeout = self.cell_timeout
         try:
             if not self._process.alive:
                 self._restart()
@@ -177,6 +183,10 @@ class Student:
                 f"cell {cell.cell_id} was not run: {self._budget_message()}",
             )
         except StudentCodeError as exc:
+            if exc.limit:
+                return CellResult(
+                    cell.cell_id, exc.limit, f"cell {cell.cell_id} hit the {exc.limit} limit: {exc}"
+                )
             return CellResult(cell.cell_id, "error", str(exc))
         except TimeoutError:
             if timeout < self.cell_timeout:
@@ -188,9 +198,10 @@ class Student:
                 )
             return CellResult(cell.cell_id, "timeout", message)
         except ChildDied as exc:
+            status = exc.status if exc.status in ("output", "cpu") else "crashed"
             return CellResult(
                 cell.cell_id,
-                "crashed",
+                status,
                 f"cell {cell.cell_id} ended the Python process ({exc}); later cells ran without it",
             )
 
@@ -219,6 +230,7 @@ class Student:
                     return  # a cell that worked once broke on replay: later requests fail
 
     def _request(self, send, what, timeout):
+        limit = timeout
         try:
             if self._process is None or not self._process.alive:
                 self._restart()
@@ -269,6 +281,9 @@ class Student:
         if self._process is not None:
             self._process.stop()
             self._process = None
+        if self._own_zygote is not None:
+            self._own_zygote.close()
+            self._own_zygote = None
 
 
 class _ChecksPlugin:
@@ -392,14 +407,13 @@ def grade_notebook(
     checks_dir=CHECKS_DIR,
     zygote=None,
     sandbox="auto",
-    hidden=(),
+    limits=None,
 ):
     """Grade a parsed notebook against the hidden checks of ``assignment``.
 
-    ``zygote`` (a :class:`autograder.sandbox.runner.Zygote`) forks the children when a batch
-    is graded; otherwise the child is started with ``sandbox`` (``"auto"``, ``"bwrap"``
-    or ``"none"``, see :func:`autograder.sandbox.runner.command`), which also hides the
-    directories ``hidden`` from student code.
+    ``zygote`` (a :class:`autograder.sandbox.runner.Zygote`) forks the children when a
+    batch is graded; otherwise a zygote of its own is made with ``sandbox`` (``"auto"``
+    or ``"none"``) and ``limits`` (:class:`autograder.sandbox.runner.Limits`).
     """
     seed = secrets.randbits(63) if seed is None else seed
     student = Student(
@@ -407,7 +421,7 @@ def grade_notebook(
         cell_timeout=cell_timeout,
         check_timeout=check_timeout,
         notebook_budget=notebook_budget,
-        process_options={"sandbox": sandbox, "hidden": hidden},
+        process_options={"sandbox": sandbox, "limits": limits},
         zygote=zygote,
     )
     try:

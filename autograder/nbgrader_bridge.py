@@ -231,13 +231,23 @@ def assignment_in_gradebook(course_dir, assignment):
             return False
 
 
-def record_ungradable(course_dir, assignment, student):
-    """Enter a submission nbgrader could not read, so export shows it (with 0 points)."""
+def record_ungradable(course_dir, assignment, student, zero=False):
+    """Enter a submission nbgrader could not read, so export shows it (with 0 points).
+
+    With ``zero``, automatic scores an earlier or partial run left are set to 0, so the
+    gradebook agrees with the submission's status; scores entered by hand are kept.
+    """
     coursedir, _ = course_directory(course_dir)
     with Gradebook(coursedir.db_url, coursedir.course_id) as gradebook, warnings.catch_warnings():
         warnings.simplefilter("ignore", SAWarning)
         gradebook.update_or_create_student(student)
-        gradebook.update_or_create_submission(assignment, student)
+        submission = gradebook.update_or_create_submission(assignment, student)
+        if zero:
+            for notebook in submission.notebooks:
+                for grade in notebook.grades:
+                    if grade.auto_score is not None:
+                        grade.auto_score = 0.0
+            gradebook.db.commit()
 
 
 def gradebook_scores(course_dir, assignment, student):

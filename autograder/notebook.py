@@ -7,8 +7,13 @@ The grader runs, in order, every code cell of a submission except
 - demo cells (locked cells whose ``grade_id`` ends in ``-demo``): plots, timings and
   experiments that grading does not need.
 
-IPython syntax (magics, ``!shell``) is turned into plain Python here, on the trusted
-side, so nothing the submission does can change how later cells are read.
+Cells are sent as written: their IPython syntax (magics, ``!shell``) is turned into
+Python inside the sandbox, under the cell's timeout, so a cell built to make that
+transformation slow costs only its own submission's time.
+
+Reading is bounded: a notebook file over ``MAX_NOTEBOOK_BYTES``, with more than
+``MAX_CELLS`` cells or a cell source over ``MAX_CELL_CHARS``, nested too deeply or with
+numbers too long to read is refused with a status before nbgrader sees it.
 """
 
 import json
@@ -17,8 +22,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import nbformat
-from IPython.core.inputtransformer2 import TransformerManager
 
+MAX_NOTEBOOK_BYTES = 64 << 20
+MAX_CELLS = 5_000
+MAX_CELL_CHARS = 1 << 20
 _TASK_GRADE_ID = re.compile(r"^(\d{2})_(\d+)$")
 
 
@@ -72,32 +79,73 @@ def read_notebook(path):
     if not path.is_file():
         raise SubmissionError("missing-notebook", f"{path.name} was not found in the submission")
     try:
+        size = path.stat().st_size
+        if size > MAX_NOTEBOOK_BYTES:
+            raise SubmissionError(
+                "invalid-notebook",
+                f"{path.name} is {size} bytes, over the limit of {MAX_NOTEBOOK_BYTES}; clear "
+                "large outputs (Edit > Clear Outputs of All Cells), save and resubmit",
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SubmissionError("unreadable-notebook", f"{path.name} cannot be read: {exc}") from None
+    invalid = f"{path.name} is not valid notebook JSON"
+    advice = "open it in JupyterLab, save it again and resubmit"
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise SubmissionError(
-            "invalid-notebook",
-            f"{path.name} is not valid notebook JSON ({exc.msg} at line {exc.lineno}); "
-            "open it in JupyterLab, save it again and resubmit",
+            "invalid-notebook", f"{invalid} ({exc.msg} at line {exc.lineno}); {advice}"
         ) from None
+    except (RecursionError, ValueError) as exc:  # nesting too deep, a number too long
+        reason = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)[:200]
+        raise SubmissionError("invalid-notebook", f"{invalid} ({reason}); {advice}") from None
     if not isinstance(data, dict):
         raise SubmissionError("invalid-notebook", f"{path.name} is not a notebook object")
     try:
         if isinstance(data.get("cells"), list) and data.get("nbformat", 4) >= 4:
-            return nbformat.from_dict(data)
-        if isinstance(data.get("worksheets"), list):  # nbformat 3 and earlier
-            return nbformat.reads(text, as_version=4)
+            notebook = nbformat.from_dict(data)
+        elif isinstance(data.get("worksheets"), list):  # nbformat 3 and earlier
+            notebook = nbformat.reads(text, as_version=4)
+        else:
+            raise SubmissionError("invalid-notebook", f"{path.name} has no list of cells")
+        _check_cells(notebook, path.name)
+        return notebook
+    except SubmissionError:
+        raise
     except Exception as exc:  # nbformat raises several unrelated types on bad input
-        raise SubmissionError("invalid-notebook", f"{path.name} is not a notebook: {exc}") from None
-    raise SubmissionError("invalid-notebook", f"{path.name} has no list of cells")
+        message = str(exc)[:500]
+        raise SubmissionError(
+            "invalid-notebook", f"{path.name} is not a notebook: {message}"
+        ) from None
+
+
+def _check_cells(notebook, name):
+    cells = notebook.get("cells")
+    if not isinstance(cells, list) or len(cells) > MAX_CELLS:
+        count = len(cells) if isinstance(cells, list) else "no list of"
+        raise SubmissionError(
+            "invalid-notebook", f"{name} has {count} cells; at most {MAX_CELLS} are graded"
+        )
+    for index, cell in enumerate(cells):
+        if not isinstance(cell, dict) or not isinstance(cell.get("metadata", {}), dict):
+            raise SubmissionError("invalid-notebook", f"{name}: cell {index + 1} is not a cell")
+        source = cell.get("source", "")
+        if isinstance(source, list):
+            if not all(isinstance(line, str) for line in source):
+                raise SubmissionError(
+                    "invalid-notebook", f"{name}: cell {index + 1} has a source that is not text"
+                )
+            source = "".join(source)
+        if not isinstance(source, str) or len(source) > MAX_CELL_CHARS:
+            raise SubmissionError(
+                "invalid-notebook",
+                f"{name}: cell {index + 1} is not text of at most {MAX_CELL_CHARS} characters",
+            )
 
 
 def cells_to_run(notebook):
-    """The code cells grading executes, in order, as plain Python."""
-    transformer = TransformerManager()
+    """The code cells grading executes, in order, as written (IPython syntax included)."""
     cells = []
     for index, cell in enumerate(notebook.cells):
         if cell.get("cell_type") != "code" or is_test_cell(cell) or is_demo_cell(cell):
@@ -108,7 +156,7 @@ def cells_to_run(notebook):
         if not source.strip():
             continue
         cell_id = nbgrader_meta(cell).get("grade_id") or f"{index + 1}"
-        cells.append(CodeCell(str(cell_id), transformer.transform_cell(source)))
+        cells.append(CodeCell(str(cell_id)[:100], source))
     return cells
 
 

@@ -4,19 +4,23 @@ import base64
 import io
 import json
 import os
-import socket
-from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder.sandbox import codec, runner
-from autograder.sandbox.runner import ChildDied, StudentCodeError, StudentProcess, Zygote
+from autograder.sandbox import codec
+from autograder.sandbox.runner import ChildDied, StudentCodeError, Zygote
+
+
+@pytest.fixture(scope="module")
+def light_zygote():
+    with Zygote(preload=("numpy", "IPython.core.inputtransformer2")) as zygote:
+        yield zygote
 
 
 @pytest.fixture
-def child():
-    with StudentProcess() as process:
+def child(light_zygote):
+    with light_zygote.spawn() as process:
         yield process
 
 
@@ -37,6 +41,7 @@ def test_printing_goes_to_the_answer_not_the_channel(child):
     answer = child.exec_cell("t.1", source)
     assert answer.output.startswith("x" * 1000)
     assert "more characters of output not kept" in answer.output
+    assert len(answer.output) < 20_300
     assert child.run("result = 1 + 1") == 2
 
 
@@ -213,100 +218,3 @@ def test_jupyter_display_and_stream_attributes_work(child):
     )
     assert child.run("result = [enc, no_fd]") == ["utf-8", True]
     assert child.run("print('still printing')\nresult = 1") == 1
-
-
-# --- operating-system isolation (bubblewrap) ---------------------------------------------
-
-REPO = Path(__file__).resolve().parents[1]
-PROBE = """
-import socket
-
-
-def try_read(path):
-    try:
-        with open(path) as f:
-            return "read: " + f.read(40)
-    except OSError as exc:
-        return type(exc).__name__
-
-
-def try_connect(port):
-    try:
-        socket.create_connection(("127.0.0.1", port), timeout=3).close()
-        return "connected"
-    except OSError as exc:
-        return type(exc).__name__
-"""
-needs_bwrap = pytest.mark.skipif(
-    not runner.bwrap_works(), reason="bubblewrap is not installed (apt-get install bubblewrap)"
-)
-
-
-def _secrets(tmp_path):
-    course = tmp_path / "course"
-    (course / "submitted" / "other").mkdir(parents=True)
-    other = course / "submitted" / "other" / "answer.py"
-    other.write_text("another student's answer")
-    return course, [
-        str(REPO / "autograder" / "checks" / "test_01_autodiff.py"),
-        str(REPO / "course_utils" / "batching.py"),
-        str(other),
-    ]
-
-
-def _probe(process, secrets, port):
-    process.exec_cell("probe", PROBE)
-    reads = [process.call("try_read", path) for path in secrets]
-    return reads, process.call("try_connect", port)
-
-
-@pytest.fixture
-def listening_port():
-    server = socket.socket()
-    server.bind(("127.0.0.1", 0))
-    server.listen()
-    yield server.getsockname()[1]
-    server.close()
-
-
-def test_without_a_sandbox_student_code_can_read_the_checks(tmp_path, listening_port):
-    """What the sandbox is for: with ``sandbox="none"`` these reads succeed."""
-    course, secrets = _secrets(tmp_path)
-    with StudentProcess(sandbox="none") as process:
-        reads, connect = _probe(process, secrets, listening_port)
-    assert all(r.startswith("read: ") for r in reads), reads
-    assert connect == "connected"
-
-
-@needs_bwrap
-def test_bubblewrap_hides_checks_solutions_submissions_and_network(tmp_path, listening_port):
-    course, secrets = _secrets(tmp_path)
-    with StudentProcess(sandbox="bwrap", hidden=[course]) as process:
-        reads, connect = _probe(process, secrets, listening_port)
-        assert process.run("import numpy as np; result = float(np.arange(4).sum())") == 6.0
-        process.exec_cell("write", "open('scratch.txt', 'w').write('fine')")
-    assert reads == ["FileNotFoundError"] * len(secrets), reads
-    assert connect != "connected"
-
-
-@needs_bwrap
-def test_zygote_children_are_sandboxed_too(tmp_path, listening_port):
-    course, secrets = _secrets(tmp_path)
-    with Zygote(preload=("numpy",), sandbox="bwrap", hidden=[course]) as zygote:
-        child = zygote.spawn()
-        try:
-            reads, connect = _probe(child, secrets, listening_port)
-        finally:
-            child.stop()
-    assert reads == ["FileNotFoundError"] * len(secrets), reads
-    assert connect != "connected"
-
-
-def test_sandbox_modes(monkeypatch):
-    with pytest.raises(ValueError, match="sandbox must be one of"):
-        runner.resolve_sandbox("docker")
-    assert runner.resolve_sandbox("none") == "none"
-    monkeypatch.setattr(runner, "bwrap_works", lambda: False)
-    assert runner.resolve_sandbox("auto") == "none"
-    with pytest.raises(RuntimeError, match="apt-get install bubblewrap"):
-        runner.resolve_sandbox("bwrap")

@@ -1,40 +1,51 @@
-"""The child process that runs untrusted student code for the grader.
+"""The process that runs untrusted student code for the grader.
 
-Started by :mod:`autograder.sandbox.runner` as ``python -I -S child.py REQ_FD RESP_FD``
-(or forked from a zygote started as ``child.py --zygote SOCKET_FD``, see :func:`zygote`):
-isolated mode, no ``site`` (so no ``.pth`` file, editable install or user path is
-active), and only this directory added to ``sys.path`` until the grader's ``init``
-message says which package directories student code may import from.
+Started by :class:`autograder.sandbox.runner.Zygote` as ``python -I -S child.py
+SOCKET_FD``: isolated mode, no ``site`` (so no ``.pth`` file, editable install or user
+path is active), and only this directory on ``sys.path`` until the setup message says
+which package directories student code may import from. That process is the zygote
+(see :func:`zygote`): it imports the heavy modules once, before any student code
+exists, and forks one child per notebook, which isolates itself
+(:func:`isolate.isolate`) before it says it is ready.
 
-It answers one request at a time on its own pipes, never on stdout or stderr, which are
-captured (bounded) so that printing cannot corrupt the channel. It reports values and
-errors only; every pass/fail decision is made by the grader.
+A child answers one request at a time on its own pipes, never on stdout or stderr,
+which are captured (bounded) so that printing cannot corrupt the channel. It reports
+values and errors only; every pass/fail decision is made by the grader, which also
+bounds and cleans every text it receives.
 
 Requests (dicts):
 
-- ``{"op": "init", "sys_path": [...], "blocked": [...]}``: extend ``sys.path`` and refuse
-  imports of the blocked top-level packages (the reference solutions, the grader);
-- ``{"op": "exec", "cell_id": ID, "source": CODE}``: run one notebook cell in the
-  student namespace;
+- ``{"op": "exec", "cell_id": ID, "source": CODE}``: turn one notebook cell's IPython
+  syntax into Python (here, inside the sandbox and under the cell's timeout) and run it
+  in the student namespace;
 - ``{"op": "call", "name": NAME, "args": [...], "kwargs": {...}}``: call a function the
   notebook defined and send back its result;
 - ``{"op": "run", "code": CODE, "inputs": {...}}``: run a driver snippet in a copy of
-  the namespace with ``inputs`` bound, and send back its variable ``result``;
+  the namespace with ``inputs`` bound, and send back its variable ``result``. Driver
+  snippets are public by design: student code can read them, so they hold only calls
+  of the student's functions on the inputs, never an expected value or a verdict;
 - ``{"op": "names"}``: the names the notebook defined.
 
 Answers: ``{"ok": true, "value": ..., "output": TEXT}`` or
 ``{"ok": false, "error": "Type: message", "where": "cell 01.2, line 3", "output": TEXT}``.
+A forked child first sends ``{"ok": true, "value": "ready"}``, or an error when its
+sandbox could not be set up.
 """
 
 import importlib.abc
 import io
+import json
 import os
+import signal
+import socket
 import sys
+import tempfile
 import traceback
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import codec  # noqa: E402
+import isolate  # noqa: E402
 
 OUTPUT_LIMIT = 20_000
 MESSAGE_LIMIT = 2_000
@@ -79,7 +90,7 @@ class BoundedOutput:
         raise io.UnsupportedOperation("grading output has no file descriptor")
 
     def take(self):
-        text = _printable("".join(self.parts))
+        text = "".join(self.parts)
         if self.dropped:
             text += f"\n[... {self.dropped} more characters of output not kept]"
         self.parts, self.size, self.dropped = [], 0, 0
@@ -150,14 +161,9 @@ def _where(exc):
     return f"{frame.filename.strip('<>')}, line {frame.lineno}"
 
 
-def _printable(text):
-    """Text that can be written as UTF-8 (a lone surrogate would break the notebook)."""
-    return text.encode("utf-8", "backslashreplace").decode("utf-8")
-
-
 def _describe(exc):
     try:
-        message = _printable(f"{type(exc).__name__}: {exc}")
+        message = f"{type(exc).__name__}: {exc}"
     except Exception:  # an exception whose __str__ raises
         message = f"{type(exc).__name__} (its message could not be shown)"
     if len(message) > MESSAGE_LIMIT:
@@ -174,12 +180,9 @@ class Child:
 
     def handle(self, request):
         op = request.get("op")
-        if op == "init":
-            sys.path.extend(request.get("sys_path", []))
-            sys.meta_path.insert(0, BlockImports(request.get("blocked", [])))
-            return None
         if op == "exec":
-            code = compile(request["source"], f"<cell {request['cell_id']}>", "exec")
+            source = _python_of(request["source"])
+            code = compile(source, f"<cell {request['cell_id']}>", "exec")
             exec(code, self.namespace)
             return None
         if op == "call":
@@ -214,29 +217,81 @@ class Child:
             codec.write_message(resp_fd, answer, already_plain=True)
 
 
+def _python_of(source):
+    """A cell's IPython syntax (magics, ``!shell``) as plain Python."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+    except ImportError:
+        return source
+    return TransformerManager().transform_cell(source)
+
+
 def _quiet_standard_streams():
     devnull = os.open(os.devnull, os.O_RDWR)
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.close(devnull)
+
+
+def _close_other_fds(keep):
+    for name in os.listdir("/proc/self/fd"):
+        fd = int(name)
+        if fd > 2 and fd not in keep:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def _receive_setup(control):
+    data = b""
+    while not data.endswith(b"\n"):
+        chunk = control.recv(1 << 16)
+        if not chunk:
+            raise EOFError("the grader closed the control socket")
+        data += chunk
+    return json.loads(data.decode())
+
+
+def _start_child(control, fds, setup):
+    """In a freshly forked child: isolate, say ready, serve one notebook, exit."""
+    control.close()
+    signal.signal(signal.SIGCHLD, signal.SIG_DFL)
+    os.setsid()
+    req_fd, resp_fd, status_fd = fds
+    _close_other_fds({req_fd, resp_fd, status_fd})
+    try:
+        if setup["policy"] is not None:
+            isolate.isolate(setup["policy"], status_fd)
+        else:
+            os.close(status_fd)
+            isolate._prctl(isolate.PR_SET_PDEATHSIG, signal.SIGKILL, "parent-death signal")
+            isolate.set_limits(setup["limits"], unshared=False)
+            os.chdir(tempfile.mkdtemp(prefix="child-", dir=os.getcwd()))
+    except Exception as exc:
+        failure = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "setup": True}
+        codec.write_message(resp_fd, failure, already_plain=True)
+        os._exit(70)
+    codec.write_message(resp_fd, {"ok": True, "value": "ready"}, already_plain=True)
+    Child().serve(req_fd, resp_fd)
+    os._exit(0)
 
 
 def zygote(control_fd):
-    """Serve fork requests: each fork becomes a fresh child for one notebook.
+    """Serve fork requests: each fork becomes a fresh, isolated child for one notebook.
 
-    The zygote imports the heavy modules once, before any student code exists, then
-    forks a child per request. The request carries the child's two pipe ends (passed
-    over the Unix socket) and its working directory; the answer is the child's pid.
-    A child closes the control socket before it reads its first request.
+    The setup message (one JSON line) gives the import path, the blocked packages, the
+    modules to preload, the sandbox policy (None without a sandbox) and the limits. Each
+    request carries the child's three pipe ends (request, answer, status), passed over
+    the Unix socket; the answer is the child's pid. The zygote runs no student code.
     """
-    import json
-    import signal
-    import socket
-
     _quiet_standard_streams()
+    isolate._prctl(isolate.PR_SET_PDEATHSIG, signal.SIGKILL, "parent-death signal")
     control = socket.socket(fileno=control_fd)
-    setup = json.loads(control.recv(1 << 20).decode())
-    Child().handle({"op": "init", **setup["init"]})
+    setup = _receive_setup(control)
+    sys.path.extend(setup["sys_path"])
+    sys.meta_path.insert(0, BlockImports(setup["blocked"]))
+    os.environ.setdefault("MPLBACKEND", "Agg")
     for module in setup["preload"]:
         try:
             __import__(module)
@@ -245,31 +300,16 @@ def zygote(control_fd):
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # forked children are reaped by the kernel
     control.sendall(b"ready\n")
     while True:
-        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 2)
-        if not message:
+        message, fds, _, _ = socket.recv_fds(control, 1 << 16, 3)
+        if not message or len(fds) != 3:
             return
-        workdir = json.loads(message.decode())["workdir"]
         pid = os.fork()
         if pid == 0:
-            control.close()
-            signal.signal(signal.SIGCHLD, signal.SIG_DFL)
-            os.setsid()
-            os.chdir(workdir)
-            os.environ["HOME"] = workdir
-            Child().serve(fds[0], fds[1])
-            os._exit(0)
+            _start_child(control, fds, setup)
         for fd in fds:
             os.close(fd)
         control.sendall(json.dumps({"pid": pid}).encode() + b"\n")
 
 
-def main():
-    if sys.argv[1] == "--zygote":
-        zygote(int(sys.argv[2]))
-        return
-    _quiet_standard_streams()
-    Child().serve(int(sys.argv[1]), int(sys.argv[2]))
-
-
 if __name__ == "__main__":
-    main()
+    zygote(int(sys.argv[1]))

@@ -31,6 +31,10 @@ class CodecError(ValueError):
     """A value cannot be sent as plain data, or a message is malformed."""
 
 
+class TooLarge(CodecError):
+    """A message is larger than the reader's limit."""
+
+
 def _np():
     import numpy
 
@@ -136,21 +140,32 @@ def write_message(fd, value, *, already_plain=False, deadline=None):
             continue
 
 
-def read_message(fd, deadline=None):
-    """Read one length-prefixed message from ``fd``.
+def read_message(fd, deadline=None, limit=MAX_MESSAGE_BYTES):
+    """Read one length-prefixed message of at most ``limit`` bytes from ``fd``.
 
-    Raises EOFError when the other side closed the channel and TimeoutError when
-    ``deadline`` (a ``time.monotonic()`` value) passes first.
+    Raises EOFError when the other side closed the channel, TimeoutError when
+    ``deadline`` (a ``time.monotonic()`` value) passes first and TooLarge (before
+    reading it) when the message is over ``limit``.
     """
     (size,) = _HEADER.unpack(_read_exact(fd, _HEADER.size, deadline))
-    if size > MAX_MESSAGE_BYTES:
-        raise CodecError(f"message of {size} bytes is larger than {MAX_MESSAGE_BYTES}")
+    if size > limit:
+        raise TooLarge(f"an answer of {size} bytes, over the limit of {limit} bytes")
     data = _read_exact(fd, size, deadline)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise CodecError(f"message is not UTF-8: {exc}") from None
     return from_plain_json(text)
+
+
+def read_line(fd, deadline, limit):
+    """Read one line of at most ``limit`` bytes (without its newline) from ``fd``."""
+    data = b""
+    while not data.endswith(b"\n"):
+        if len(data) > limit:
+            raise CodecError("line too long")
+        data += _read_exact(fd, 1, deadline)
+    return data[:-1].decode("ascii", "replace")
 
 
 def _read_exact(fd, size, deadline):

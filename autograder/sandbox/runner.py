@@ -1,17 +1,22 @@
-"""The grader's side of the child process that runs student code.
+"""The grader's side of the processes that run student code.
 
-:class:`StudentProcess` is one child interpreter holding one notebook's namespace. It
-is started fresh (``StudentProcess(...).start()``) or forked by a :class:`Zygote` that
-has already imported numpy, matplotlib and torch, which makes grading a batch several
-times faster. Requests go over a pair of pipes and answers are decoded as plain data. A
-request that does not answer before its timeout, or a child that dies, ends that child;
-the caller decides whether to start a new one.
+There is one way to create one: a :class:`Zygote` (the only process this module
+starts) imports numpy, matplotlib and torch once, before any student code exists, and
+:meth:`Zygote.spawn` forks it into a :class:`StudentProcess` that holds one notebook's
+namespace. Each fork isolates itself before it answers (see
+:mod:`autograder.sandbox.isolate`): its own user, PID, mount, network, IPC and UTS
+namespaces, an allow-listed read-only file system, a private /tmp, no capabilities,
+and the :class:`Limits`. :func:`start_student` is a zygote with one child, for a single
+notebook.
+
+Requests go over a pair of pipes and answers are decoded as plain data; every text in
+an answer is bounded and cleaned here (:func:`autograder.text.clean_text`). A request
+that does not answer before its timeout, an answer over the output limit, or a child
+that dies, ends that child; the caller decides whether to start a new one.
 """
 
-import functools
 import json
 import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,16 +24,30 @@ import sys
 import sysconfig
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from autograder.sandbox import codec
+from autograder.text import clean_text
 
 SANDBOX_DIR = os.path.dirname(os.path.abspath(__file__))
 CHILD_SCRIPT = os.path.join(SANDBOX_DIR, "child.py")
-CHECKOUT = os.path.dirname(os.path.dirname(SANDBOX_DIR))
-SANDBOX_MODES = ("auto", "bwrap", "none")
+SANDBOX_MODES = ("auto", "none")
+NO_SANDBOX_WARNING = (
+    "warning: --sandbox none: student code runs without isolation and can read the hidden "
+    "checks, the reference solutions and other submissions, and reach the network"
+)
 BLOCKED_PACKAGES = ("course_utils", "autograder")
-PRELOAD = ("numpy", "matplotlib", "matplotlib.pyplot", "torch")
+PRELOAD = (
+    "numpy",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "torch",
+    "IPython.core.inputtransformer2",
+)
+SYSTEM_LIBRARIES = ("/lib", "/lib64", "/usr/lib", "/usr/lib64")
+OUTPUT_CHARS = 20_200  # printed output kept per request (the child keeps 20,000 and a note)
+ERROR_CHARS = 2_000  # an error message kept per request
+MIB = 1 << 20
 
 
 class StudentCodeError(Exception):
@@ -38,13 +57,54 @@ class StudentCodeError(Exception):
         super().__init__(error + (f" ({where})" if where else ""))
         self.error, self.where, self.output = error, where, output
 
+    @property
+    def limit(self):
+        """The limit the error shows student code ran into ("memory", "processes"), or None."""
+        if self.error.startswith("MemoryError"):
+            return "memory"
+        if self.error.startswith("BlockingIOError: [Errno 11]") or "new thread" in self.error:
+            return "processes"
+        return None
+
 
 class ChildDied(Exception):
-    """The child exited (os._exit, a crash) while answering; its status says how."""
+    """The child exited, was killed or broke the channel; ``status`` says how:
+    ``crashed``, ``garbled``, ``output`` (an answer over the limit) or ``cpu``."""
 
     def __init__(self, status, detail):
         super().__init__(detail)
         self.status = status
+
+
+class SandboxUnavailable(RuntimeError):
+    """The kernel refused to create the sandbox; grading cannot start."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    """What one student process may use; each is enforced by the kernel (rlimits, a
+    sized tmpfs) or by this side (``output``), never by a variable in the child.
+
+    - ``memory``: bytes of private memory per process (RLIMIT_DATA), default 2 GiB;
+    - ``processes``: processes and threads of the submission (RLIMIT_NPROC, counted in
+      its own user namespace), default 64;
+    - ``scratch``: bytes of /tmp, the only writable place, default 256 MiB;
+    - ``cpu``: CPU seconds per process (RLIMIT_CPU), default 600;
+    - ``output``: bytes of one answer the grader reads, default 16 MiB.
+    """
+
+    memory: int = 2048 * MIB
+    processes: int = 64
+    scratch: int = 256 * MIB
+    cpu: int = 600
+    output: int = 16 * MIB
+
+    def __post_init__(self):
+        for name, value in asdict(self).items():
+            if type(value) is not int or value <= 0:
+                raise ValueError(f"limit {name} must be a positive integer, got {value!r}")
+        if self.processes < 4:
+            raise ValueError(f"limit processes must be at least 4, got {self.processes}")
 
 
 @dataclass
@@ -55,185 +115,168 @@ class Answer:
 
 def default_sys_path():
     """Where student code may import installed packages from (not the course's own)."""
-    return [sysconfig.get_paths()["purelib"]]
-
-
-@functools.cache
-def bwrap_works():
-    """True when bubblewrap is installed and can make a mount namespace here."""
-    exe = shutil.which("bwrap")
-    if exe is None:
-        return False
-    try:
-        probe = [exe, "--ro-bind", "/", "/", "--unshare-net", "--die-with-parent", "true"]
-        return subprocess.run(probe, capture_output=True, timeout=20).returncode == 0
-    except (OSError, subprocess.SubprocessError):
-        return False
+    paths = sysconfig.get_paths()
+    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
 
 
 def resolve_sandbox(mode):
-    """``"auto"`` is ``"bwrap"`` where bubblewrap works, else ``"none"``."""
+    """``"auto"`` (the namespace sandbox) or ``"none"`` (no isolation, with a warning)."""
     if mode not in SANDBOX_MODES:
         raise ValueError(f"Invalid sandbox: {mode!r} (sandbox must be one of {SANDBOX_MODES})")
-    if mode == "auto":
-        return "bwrap" if bwrap_works() else "none"
-    if mode == "bwrap" and not bwrap_works():
-        raise RuntimeError(
-            "sandbox 'bwrap' was asked for but bubblewrap is not installed or cannot run here: "
-            "install it (Debian/Ubuntu: apt-get install bubblewrap) or pass --sandbox none"
-        )
     return mode
 
 
-def hidden_paths(extra=()):
-    """What student code must not see: this checkout (hidden checks, reference solutions,
-    samples), the home directory, the temporary directory and ``extra`` (the course
-    directory with its submissions and gradebook). Only existing directories."""
-    paths = [CHECKOUT, os.path.expanduser("~"), tempfile.gettempdir(), *map(str, extra)]
-    found = []
-    for path in paths:
-        path = os.path.realpath(path)
-        if os.path.isdir(path) and path != "/" and path not in found:
-            found.append(path)
-    return found
+UNAVAILABLE_HELP = (
+    "the sandbox for student code could not be created: {error}. It needs Linux user "
+    "namespaces (or a grader running as root): enable them with "
+    "`sysctl -w kernel.unprivileged_userns_clone=1` (Debian), "
+    "`sysctl -w kernel.apparmor_restrict_unprivileged_userns=0` (Ubuntu 24.04) or "
+    "`sysctl -w user.max_user_namespaces=15000`; in a container allow unshare and mount "
+    "(e.g. docker run --security-opt seccomp=unconfined --cap-add SYS_ADMIN). To grade "
+    "without any isolation, pass --sandbox none"
+)
 
 
-def command(argv, *, mode, sys_path, workspace, hidden=()):
-    """``argv`` (``[python, ...]``) as run in ``mode``: unchanged, or inside bubblewrap.
-
-    Under bubblewrap the file system is the host's, read-only, with :func:`hidden_paths`
-    replaced by empty directories; the Python installation, ``sys_path``, this package's
-    sandbox code and the writable ``workspace`` (the child's home and working directories)
-    are mounted back. There is no network (a new network namespace) and no shared IPC.
-    """
-    if mode == "none":
-        return argv
-    python = os.path.realpath(argv[0])
-    cmd = ["bwrap", "--die-with-parent", "--unshare-net", "--unshare-ipc"]
-    cmd += ["--ro-bind", "/", "/", "--dev", "/dev"]
-    for path in hidden_paths(hidden):
-        cmd += ["--tmpfs", path]
-    exposed = [sys.base_prefix, os.path.dirname(python), *sys_path, SANDBOX_DIR]
-    for path in dict.fromkeys(os.path.realpath(p) for p in exposed if os.path.exists(p)):
-        cmd += ["--ro-bind", path, path]
-    cmd += ["--bind", workspace, workspace]
-    return cmd + [python, *argv[1:]]
+def sandbox_policy(sys_path, blocked, root, limits):
+    """What a sandboxed child may see: the Python installation, the import path, this
+    package's sandbox code and the system libraries, read-only, minus the blocked
+    packages where an import path holds them; ``root`` is the empty mount point."""
+    stdlib = sysconfig.get_paths(vars={"base": sys.base_prefix, "platbase": sys.base_prefix})
+    expose = [stdlib["stdlib"], stdlib["platstdlib"], *sys_path, SANDBOX_DIR]
+    if os.path.realpath(sys.base_prefix) not in ("/", "/usr"):
+        expose.append(sys.base_prefix)
+    expose += [os.path.join(sys.base_prefix, "lib"), *SYSTEM_LIBRARIES]
+    mask = [
+        os.path.join(entry, package)
+        for entry in sys_path
+        for package in blocked
+        if os.path.isdir(os.path.join(entry, package))
+    ]
+    existing = [p for p in dict.fromkeys(expose) if os.path.isdir(p)]
+    return {"root": root, "expose": existing, "mask": mask, "limits": asdict(limits)}
 
 
-def child_environment(home, extra=None):
-    env = {
-        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+def child_environment(home):
+    return {
+        "PATH": "/usr/bin:/bin",
         "HOME": home,
         "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": os.path.join(home, "mpl"),
         "OMP_NUM_THREADS": "1",
         "MKL_NUM_THREADS": "1",
         "LANG": "C.UTF-8",
     }
-    env.update(extra or {})
-    return env
 
 
-def _kill_group(pid):
+def _kill(pid):
     try:
-        os.killpg(pid, signal.SIGKILL)
+        os.kill(pid, signal.SIGKILL)
     except (ProcessLookupError, PermissionError):
         pass
 
 
+def _gone(pid, timeout=5.0):
+    """Wait until ``pid`` (reaped by the kernel) no longer exists."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        except PermissionError:
+            return False
+        time.sleep(0.005)
+    return False
+
+
 class StudentProcess:
-    """A child interpreter that holds one student's notebook namespace."""
+    """One notebook's child process (made by :meth:`Zygote.spawn`)."""
 
-    def __init__(
-        self, sys_path=None, blocked=BLOCKED_PACKAGES, env=None, sandbox="auto", hidden=()
-    ):
-        self.sys_path = default_sys_path() if sys_path is None else list(sys_path)
-        self.blocked = tuple(blocked)
-        self.env = env
-        self.sandbox = resolve_sandbox(sandbox)
-        self.hidden = tuple(hidden)
-        self._popen = None
-        self._pid = None
-        self._workdir = None
-        self._req = self._resp = None
-
-    def start(self):
-        """Start a fresh interpreter for this child."""
-        self._workdir = tempfile.TemporaryDirectory(prefix="grade-")
-        req_r, self._req = os.pipe()
-        self._resp, resp_w = os.pipe()
-        argv = [sys.executable, "-I", "-S", CHILD_SCRIPT, str(req_r), str(resp_w)]
-        self._popen = subprocess.Popen(
-            command(
-                argv,
-                mode=self.sandbox,
-                sys_path=self.sys_path,
-                workspace=self._workdir.name,
-                hidden=self.hidden,
-            ),
-            pass_fds=(req_r, resp_w),
-            cwd=self._workdir.name,
-            env=child_environment(self._workdir.name, self.env),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-        self._pid = self._popen.pid
-        os.close(req_r)
-        os.close(resp_w)
-        os.set_blocking(self._req, False)
-        self.request({"op": "init", "sys_path": self.sys_path, "blocked": list(self.blocked)})
-        return self
+    def __init__(self, pid, req_fd, resp_fd, status_fd, limits, owner=None):
+        self._pid, self._req, self._resp, self._status = pid, req_fd, resp_fd, status_fd
+        self.limits = limits
+        self._owner = owner  # a zygote this child alone uses, closed with it
 
     @property
     def alive(self):
         if self._pid is None:
             return False
-        if self._popen is not None:
-            return self._popen.poll() is None
         try:  # forked by a zygote, which lets the kernel reap it
             os.kill(self._pid, 0)
             return True
         except ProcessLookupError:
             return False
 
-    def _exit_detail(self):
-        if self._popen is not None:
-            try:
-                return f"the student process exited with code {self._popen.wait(timeout=5)}"
-            except subprocess.TimeoutExpired:
-                pass
-        return "the student process exited"
-
-    def request(self, message, timeout=30.0):
-        """Send one request and return its :class:`Answer`.
-
-        Raises StudentCodeError when student code raised, TimeoutError when no answer
-        came in ``timeout`` seconds (the child is then stopped), and ChildDied when the
-        child exited.
-        """
-        if not self.alive:
-            raise ChildDied("not-running", "the student process is not running")
-        deadline = time.monotonic() + timeout
+    def _ending(self):
+        """How the child ended, as the supervisor reported it ("signal 24", "exit 0")."""
+        if self._status is None:
+            return ""
+        deadline = time.monotonic() + 2.0
         try:
-            codec.write_message(self._req, message, deadline=deadline)
-            answer = codec.read_message(self._resp, deadline)
+            return codec.read_line(self._status, deadline, limit=64)
+        except (TimeoutError, EOFError, codec.CodecError, OSError):
+            return ""
+
+    def _died(self):
+        ending = self._ending()
+        self.stop()
+        if ending == f"signal {int(signal.SIGXCPU)}":
+            return ChildDied("cpu", f"the student process used its {self.limits.cpu} s of CPU")
+        detail = "the student process exited"
+        if ending.startswith("signal "):
+            detail = f"the student process was killed by signal {ending.split()[1]}"
+        elif ending.startswith("exit "):
+            detail = f"the student process exited with code {ending.split()[1]}"
+        return ChildDied("crashed", detail)
+
+    def read_answer(self, deadline):
+        """Read one answer, bounded by the output limit; raises as :meth:`request`."""
+        try:
+            answer = codec.read_message(self._resp, deadline, limit=self.limits.output)
         except TimeoutError:
             self.stop()
-            raise TimeoutError(f"no answer within {timeout:g} s") from None
-        except (EOFError, BrokenPipeError):
-            detail = self._exit_detail()
+            raise
+        except EOFError:
+            raise self._died() from None
+        except codec.TooLarge as exc:
             self.stop()
-            raise ChildDied("crashed", detail) from None
+            raise ChildDied("output", f"the student process sent {exc}") from None
         except codec.CodecError as exc:
             self.stop()
             raise ChildDied("garbled", f"the student process sent garbage: {exc}") from None
         if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
             self.stop()
             raise ChildDied("garbled", "the student process sent an answer of the wrong form")
-        output = answer.get("output") if isinstance(answer.get("output"), str) else ""
+        return answer
+
+    def request(self, message, timeout=30.0):
+        """Send one request and return its :class:`Answer`.
+
+        Raises StudentCodeError when student code raised, TimeoutError when no answer
+        came in ``timeout`` seconds (the child is then stopped), and ChildDied when the
+        child exited or broke the channel.
+        """
+        if not self.alive:
+            raise ChildDied("not-running", "the student process is not running")
+        deadline = time.monotonic() + timeout
+        try:
+            codec.write_message(self._req, message, deadline=deadline)
+        except TimeoutError:
+            self.stop()
+            raise TimeoutError(f"no answer within {timeout:g} s") from None
+        except BrokenPipeError:
+            raise self._died() from None
+        try:
+            answer = self.read_answer(deadline)
+        except TimeoutError:
+            raise TimeoutError(f"no answer within {timeout:g} s") from None
+        output = clean_text(answer.get("output"), OUTPUT_CHARS)
         if not answer["ok"]:
-            raise StudentCodeError(str(answer.get("error")), str(answer.get("where", "")), output)
+            raise StudentCodeError(
+                clean_text(answer.get("error"), ERROR_CHARS),
+                clean_text(answer.get("where"), 200),
+                output,
+            )
         return Answer(answer.get("value"), output)
 
     def exec_cell(self, cell_id, source, timeout=30.0):
@@ -250,68 +293,72 @@ class StudentProcess:
         return self.request({"op": "names"}, timeout).value
 
     def stop(self):
+        """Kill the child; with it goes everything in its PID namespace."""
         if self._pid is not None:
-            _kill_group(self._pid)
-            if self._popen is not None:
-                self._popen.wait()
-            self._pid = self._popen = None
-        for fd in (self._req, self._resp):
+            _kill(self._pid)
+            _gone(self._pid)
+            self._pid = None
+        for fd in (self._req, self._resp, self._status):
             if fd is not None:
                 try:
                     os.close(fd)
                 except OSError:
                     pass
-        self._req = self._resp = None
-        if self._workdir is not None:
-            self._workdir.cleanup()
-            self._workdir = None
+        self._req = self._resp = self._status = None
+        if self._owner is not None:
+            self._owner.close()
+            self._owner = None
 
     def __enter__(self):
-        return self.start()
+        return self
 
     def __exit__(self, *exc_info):
         self.stop()
 
 
 class Zygote:
-    """A preloaded interpreter that forks a fresh child for each notebook.
+    """A preloaded interpreter that forks a fresh, isolated child for each notebook.
 
     Grading a batch would otherwise spend most of each notebook's time starting Python
-    and importing numpy, matplotlib and torch. The zygote imports them once, before any
-    student code exists; each :meth:`spawn` forks it, so every notebook still gets a
-    child of its own with nothing from another submission in it. Children are the
-    zygote's, never the grader's; a zygote that a submission killed or stopped is
-    replaced by a new one.
+    and importing numpy, matplotlib and torch. The zygote imports them once and runs no
+    student code; each :meth:`spawn` forks it, and the fork isolates itself in
+    namespaces of its own, so a child can see or signal neither the zygote, nor the
+    grader, nor another submission. A zygote that stopped answering is replaced.
+
+    ``sandbox="none"`` forks children without isolation (only memory, CPU and file-size
+    limits): for the reference solutions, and for machines where namespaces are refused
+    (the command line warns).
     """
 
-    SPAWN_TIMEOUT = 10.0
+    SPAWN_TIMEOUT = 20.0
     START_TIMEOUT = 120.0
 
     def __init__(
-        self, preload=PRELOAD, sys_path=None, blocked=BLOCKED_PACKAGES, sandbox="auto", hidden=()
+        self,
+        preload=PRELOAD,
+        sys_path=None,
+        blocked=BLOCKED_PACKAGES,
+        sandbox="auto",
+        limits=None,
     ):
         self.preload = tuple(preload)
         self.sys_path = default_sys_path() if sys_path is None else list(sys_path)
         self.blocked = tuple(blocked)
         self.sandbox = resolve_sandbox(sandbox)
-        self.hidden = tuple(hidden)
+        self.limits = limits if limits is not None else Limits()
         self._home = tempfile.TemporaryDirectory(prefix="grade-zygote-")
-        self._workspace = os.path.join(self._home.name, "work")
-        os.mkdir(self._workspace)
+        root = os.path.join(self._home.name, "root")
+        os.mkdir(root)
+        self._policy = None
+        if self.sandbox == "auto":
+            self._policy = sandbox_policy(self.sys_path, self.blocked, root, self.limits)
         self._popen = self._control = None
         self._launch()
 
     def _launch(self):
         self._control, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-        argv = [sys.executable, "-I", "-S", CHILD_SCRIPT, "--zygote", str(theirs.fileno())]
         self._popen = subprocess.Popen(
-            command(
-                argv,
-                mode=self.sandbox,
-                sys_path=self.sys_path,
-                workspace=self._home.name,
-                hidden=self.hidden,
-            ),
+            [sys.executable, "-I", "-S", CHILD_SCRIPT, str(theirs.fileno())],
             pass_fds=(theirs.fileno(),),
             cwd=self._home.name,
             env=child_environment(self._home.name),
@@ -322,18 +369,23 @@ class Zygote:
         )
         theirs.close()
         setup = {
-            "init": {"sys_path": self.sys_path, "blocked": list(self.blocked)},
+            "sys_path": self.sys_path,
+            "blocked": list(self.blocked),
             "preload": list(self.preload),
+            "policy": self._policy,
+            "limits": asdict(self.limits),
         }
-        self._control.sendall(json.dumps(setup).encode())
+        self._control.sendall(json.dumps(setup).encode() + b"\n")
         self._ready = False
 
     def _kill(self):
         if self._control is not None:
             self._control.close()
+            self._control = None
         if self._popen is not None:
-            _kill_group(self._popen.pid)
+            _kill(self._popen.pid)
             self._popen.wait()
+            self._popen = None
 
     def _read_line(self, timeout):
         self._control.settimeout(timeout)
@@ -343,6 +395,8 @@ class Zygote:
             if not chunk:
                 raise ChildDied("crashed", "the zygote process exited")
             data += chunk
+            if len(data) > 4096:
+                raise ChildDied("garbled", "the zygote sent too much")
         return data.decode()
 
     def _fork(self):
@@ -350,31 +404,46 @@ class Zygote:
             if self._read_line(self.START_TIMEOUT).strip() != "ready":
                 raise ChildDied("garbled", "the zygote did not start")
             self._ready = True
-        child = StudentProcess(self.sys_path, self.blocked, sandbox="none")
-        child._workdir = tempfile.TemporaryDirectory(prefix="grade-", dir=self._workspace)
-        req_r, child._req = os.pipe()
-        child._resp, resp_w = os.pipe()
-        os.set_blocking(child._req, False)
+        req_r, req_w = os.pipe()
+        resp_r, resp_w = os.pipe()
+        status_r, status_w = os.pipe()
+        os.set_blocking(req_w, False)
+        child = StudentProcess(None, req_w, resp_r, status_r, self.limits)
         try:
-            message = json.dumps({"workdir": child._workdir.name}).encode()
-            socket.send_fds(self._control, [message], [req_r, resp_w])
+            socket.send_fds(self._control, [b"fork"], [req_r, resp_w, status_w])
             child._pid = int(json.loads(self._read_line(self.SPAWN_TIMEOUT))["pid"])
         except BaseException:
             child.stop()
             raise
         finally:
-            os.close(req_r)
-            os.close(resp_w)
+            for fd in (req_r, resp_w, status_w):
+                os.close(fd)
+        return child
+
+    def _await_ready(self, child):
+        try:
+            answer = child.read_answer(time.monotonic() + self.SPAWN_TIMEOUT)
+        except (TimeoutError, ChildDied) as exc:
+            child.stop()
+            raise ChildDied("crashed", f"the student process did not start: {exc}") from None
+        if not answer["ok"]:
+            child.stop()
+            error = clean_text(answer.get("error"), ERROR_CHARS)
+            raise SandboxUnavailable(UNAVAILABLE_HELP.format(error=error))
         return child
 
     def spawn(self):
-        """A new child forked from the zygote, ready for ``exec_cell``."""
+        """A new child forked from the zygote, isolated and ready for ``exec_cell``.
+
+        Raises SandboxUnavailable when the kernel refuses the sandbox.
+        """
         try:
-            return self._fork()
+            child = self._fork()
         except (OSError, ValueError, KeyError, ChildDied):
-            self._kill()  # killed, stopped or confused by a submission: start afresh
+            self._kill()  # killed, stopped or confused: start afresh
             self._launch()
-            return self._fork()
+            child = self._fork()
+        return self._await_ready(child)
 
     def close(self):
         self._kill()
@@ -385,3 +454,16 @@ class Zygote:
 
     def __exit__(self, *exc_info):
         self.close()
+
+
+def start_student(**options):
+    """A child of its own zygote (``options`` as for :class:`Zygote`), for one notebook;
+    stopping the child closes the zygote."""
+    zygote = Zygote(**options)
+    try:
+        child = zygote.spawn()
+    except BaseException:
+        zygote.close()
+        raise
+    child._owner = zygote
+    return child
