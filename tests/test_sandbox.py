@@ -4,12 +4,16 @@ import base64
 import io
 import json
 import os
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from autograder.sandbox import codec
+from autograder.sandbox import codec, runner
 from autograder.sandbox.runner import ChildDied, StudentCodeError, Zygote
+
+REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
@@ -218,3 +222,192 @@ def test_jupyter_display_and_stream_attributes_work(child):
     )
     assert child.run("result = [enc, no_fd]") == ["utf-8", True]
     assert child.run("print('still printing')\nresult = 1") == 1
+
+
+# --- the sandbox of each child ------------------------------------------------------------
+
+SMALL = runner.Limits(memory=512 * runner.MIB, processes=16, scratch=8 * runner.MIB, cpu=3)
+
+
+@pytest.fixture(scope="module")
+def limited_zygote():
+    with Zygote(preload=("numpy",), limits=SMALL) as zygote:
+        yield zygote
+
+
+@pytest.fixture
+def limited(limited_zygote):
+    with limited_zygote.spawn() as process:
+        yield process
+
+
+def test_a_child_sees_only_its_own_processes_and_no_capability(child):
+    seen = child.run(
+        "import os\n"
+        "status = open('/proc/self/status').read()\n"
+        "caps = {l.split(':')[0]: int(l.split()[1], 16) for l in status.splitlines()"
+        " if l.startswith('Cap')}\n"
+        "result = [sorted(int(p) for p in os.listdir('/proc') if p.isdigit()), caps,"
+        " os.getuid(), os.getppid(), os.getpid()]"
+    )
+    pids, caps, uid, ppid, pid = seen
+    assert pids == [1, pid] and ppid == 1  # init of its own namespace, and itself
+    assert caps == {"CapInh": 0, "CapPrm": 0, "CapEff": 0, "CapBnd": 0, "CapAmb": 0}
+    assert uid != 0
+
+
+def test_a_child_sees_only_the_allow_listed_file_system(child, tmp_path):
+    secret = tmp_path / "secret.txt"
+    secret.write_text("host file")
+    found = child.run(
+        "import os\n"
+        "def probe(p):\n"
+        "    try:\n"
+        "        open(p).read(10)\n"
+        "        return 'read'\n"
+        "    except OSError as exc:\n"
+        "        return type(exc).__name__\n"
+        "result = {p: probe(p) for p in paths}",
+        paths=[
+            str(secret),
+            str(REPO / "autograder" / "checks" / "test_01_autodiff.py"),
+            str(REPO / "course_utils" / "batching.py"),
+            str(REPO / "source" / "02_batching" / "02_batching.ipynb"),
+            "/etc/shadow",
+            os.path.expanduser("~/.bashrc"),
+        ],
+    )
+    assert set(found.values()) == {"FileNotFoundError"}, found
+    listing = child.run("import os\nresult = sorted(os.listdir('/'))")
+    assert set(listing) <= {
+        "dev",
+        "etc",
+        "lib",
+        "lib32",
+        "lib64",
+        "libx32",
+        "proc",
+        "root",
+        "tmp",
+        "usr",
+        "work",
+        "opt",
+        "home",
+        "srv",
+        "var",
+    }, listing
+    with pytest.raises(StudentCodeError, match="Read-only file system|Permission denied"):
+        child.exec_cell("w", f"open({str(REPO / 'README.md')!r}, 'a').write('x')")
+
+
+def test_scratch_is_private_to_each_child(light_zygote):
+    with light_zygote.spawn() as first:
+        first.exec_cell(
+            "w", "open('/tmp/left.txt', 'w').write('mine')\nimport os\nhome = os.getcwd()"
+        )
+        assert first.run("result = open('/tmp/left.txt').read()") == "mine"
+    with light_zygote.spawn() as second:
+        assert second.run("import os\nresult = os.listdir('/tmp')") == []
+
+
+def test_memory_limit_gives_memory_error(limited):
+    with pytest.raises(StudentCodeError) as info:
+        limited.exec_cell("m", "block = bytearray(1 << 30)")
+    assert info.value.limit == "memory"
+    assert limited.run("result = len(bytearray(1 << 20))") == 1 << 20
+
+
+def test_process_limit_holds(limited):
+    forked = limited.run(
+        "import os, time\n"
+        "count = 0\n"
+        "try:\n"
+        "    for _ in range(100):\n"
+        "        if os.fork() == 0:\n"
+        "            time.sleep(30)\n"
+        "            os._exit(0)\n"
+        "        count += 1\n"
+        "except BlockingIOError:\n"
+        "    pass\n"
+        "result = count"
+    )
+    assert 0 < forked < SMALL.processes
+
+
+def test_scratch_limit_holds(limited):
+    with pytest.raises(StudentCodeError, match="No space left|File too large"):
+        limited.exec_cell(
+            "f",
+            "with open('/tmp/big', 'wb') as f:\n"
+            "    for _ in range(64):\n"
+            "        f.write(bytes(1 << 20))",
+        )
+
+
+def test_cpu_limit_ends_the_child_with_a_status(limited):
+    with pytest.raises(ChildDied) as info:
+        limited.exec_cell("c", "while True:\n    pass", timeout=30)
+    assert info.value.status == "cpu"
+
+
+def test_an_answer_over_the_output_limit_is_a_status():
+    limits = runner.Limits(output=1 * runner.MIB)
+    with Zygote(preload=(), limits=limits) as zygote, zygote.spawn() as process:
+        with pytest.raises(ChildDied) as info:
+            process.run("result = 'x' * (2 << 20)")
+    assert info.value.status == "output"
+
+
+def test_nothing_a_child_started_outlives_it(light_zygote):
+    process = light_zygote.spawn()
+    pid = process._pid
+    process.exec_cell(
+        "d",
+        "import os, time\n"
+        "if os.fork() == 0:\n"
+        "    os.setsid()\n"
+        "    if os.fork() == 0:\n"
+        "        time.sleep(600)\n"
+        "    os._exit(0)\n",
+    )
+    before = _processes_in_namespace_of(pid)
+    assert len(before) >= 2  # the child and its detached grandchild
+    process.stop()
+    deadline = time.monotonic() + 5
+    while _alive(before) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not _alive(before)
+
+
+def _processes_in_namespace_of(supervisor):
+    """Host pids of the processes in the PID namespace of ``supervisor``'s child."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    namespace = os.readlink(f"/proc/{children[0]}/ns/pid")
+    found = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            if os.readlink(f"/proc/{pid}/ns/pid") == namespace:
+                found.append(int(pid))
+        except OSError:
+            pass
+    return found
+
+
+def _alive(pids):
+    """The pids still running (a zombie has ended: it only waits to be reaped)."""
+    alive = []
+    for pid in pids:
+        try:
+            state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        except OSError:
+            continue
+        if state != "Z":
+            alive.append(pid)
+    return alive
+
+
+def test_limits_are_validated():
+    with pytest.raises(ValueError, match="limit memory must be a positive integer"):
+        runner.Limits(memory=0)
+    with pytest.raises(ValueError, match="processes must be at least 4"):
+        runner.Limits(processes=2)

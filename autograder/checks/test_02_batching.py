@@ -8,6 +8,7 @@ wrong Task 02.1 does not fail the tasks that take ``loss_grad`` as an argument.
 """
 
 import itertools
+import time
 
 import numpy as np
 
@@ -524,6 +525,54 @@ def test_accumulated_gradient_equals_batch_gradient(student, rng):
         expect_close(got["grad"], full_grad, rtol=RTOL, atol=ATOL, what=f"{what}: gradient")
 
 
+# A loss whose batch value is not a mean over examples (it has a batch-level term), so
+# the weighted sum over micro-batches differs from one call on the whole batch: only an
+# answer that really evaluates the micro-batches gets it.
+_BATCH_LEVEL_LOSS = """
+import numpy as np
+
+
+def batch_level_loss_grad(theta, X_batch, y_batch):
+    residual = X_batch @ theta - y_batch
+    mean = float(np.mean(residual))
+    loss = 0.5 * float(np.mean(residual**2)) + 0.5 * mean**2
+    grad = X_batch.T @ residual / len(X_batch) + mean * X_batch.mean(axis=0)
+    return loss, grad
+"""
+_NAMESPACE = {}
+exec(_BATCH_LEVEL_LOSS, _NAMESPACE)
+
+_MICRO_BATCH_DRIVER = (
+    _BATCH_LEVEL_LOSS
+    + """
+loss, grad = accumulated_gradient(batch_level_loss_grad, theta, X, y, micro_batch_size)
+result = {"loss": loss, "grad": grad}
+"""
+)
+
+
+@task("02.5")
+def test_accumulated_gradient_evaluates_each_micro_batch(student, rng):
+    """accumulated_gradient: the sum of (m_j / b) loss_grad(micro-batch j), for any loss_grad"""
+    b = int(rng.choice([11, 17, 23]))
+    d = int(rng.integers(1, 4))
+    X, y = _regression_data(rng, b, d)
+    theta = rng.standard_normal(d)
+    for m in [_non_divisor(rng, b), 1]:
+        got = student.run(_MICRO_BATCH_DRIVER, X=X, y=y, theta=theta, micro_batch_size=m)
+        ref_loss, ref_grad = batching.accumulated_gradient(
+            _NAMESPACE["batch_level_loss_grad"], theta, X, y, m
+        )
+        what = (
+            f"accumulated_gradient with a loss_grad that is not a mean over examples, b={b}, "
+            f"micro_batch_size={m} (call loss_grad on each micro-batch and weight it by m_j / b)"
+        )
+        expect_close(
+            _number(got["loss"], f"{what}: loss"), ref_loss, rtol=RTOL, what=f"{what}: loss"
+        )
+        expect_close(got["grad"], ref_grad, rtol=RTOL, atol=ATOL, what=f"{what}: gradient")
+
+
 # ----------------------------------------------------------------------------- 02.6
 
 _VARIANCE_DRIVER = (
@@ -633,20 +682,46 @@ def test_predicted_variance_formula(student, rng):
 
 @task("02.8")
 def test_batched_vs_loop_gradients_and_times(student, rng):
-    """batched_vs_loop: both gradients equal the mean gradient, times are positive seconds"""
-    b, d = int(rng.integers(8, 24)), int(rng.integers(2, 8))
-    X, y = _regression_data(rng, b, d)
+    """batched_vs_loop: both gradients equal the mean gradient; the times fit in the call,
+    the loop is the slower one and its time grows with b"""
+    d = int(rng.integers(2, 8))
     theta = rng.standard_normal(d)
-    got = student.call("batched_vs_loop", theta, X, y, number=3)
-    expect_true(isinstance(got, dict), f"expected a dict, got {type(got).__name__}")
-    missing = {"batched_grad", "loop_grad", "batched_time", "loop_time"} - set(got)
-    expect_true(not missing, f"the dict has no key(s) {sorted(missing)}")
-    expected = X.T @ (X @ theta - y) / b
-    for key in ("batched_grad", "loop_grad"):
-        expect_close(got[key], expected, rtol=RTOL, atol=ATOL, what=f"{key} (b={b}, d={d})")
-    for key in ("batched_time", "loop_time"):
-        seconds = _number(got[key], key)
-        expect_true(
-            0.0 < seconds < 10.0,
-            f"{key}: expected seconds per evaluation (a positive number), got {seconds!r}",
+    loop_times = []
+    for b in (int(rng.integers(40, 60)), int(rng.integers(200, 240))):
+        X, y = _regression_data(rng, b, d)
+        number = 5
+        started = time.perf_counter()
+        got = student.call("batched_vs_loop", theta, X, y, number=number)
+        elapsed = time.perf_counter() - started
+        expect_true(isinstance(got, dict), f"expected a dict, got {type(got).__name__}")
+        missing = {"batched_grad", "loop_grad", "batched_time", "loop_time"} - set(got)
+        expect_true(not missing, f"the dict has no key(s) {sorted(missing)}")
+        expected = X.T @ (X @ theta - y) / b
+        for key in ("batched_grad", "loop_grad"):
+            expect_close(got[key], expected, rtol=RTOL, atol=ATOL, what=f"{key} (b={b}, d={d})")
+        batched, loop = (
+            _number(got["batched_time"], "batched_time"),
+            _number(got["loop_time"], "loop_time"),
         )
+        for key, seconds in (("batched_time", batched), ("loop_time", loop)):
+            expect_true(
+                seconds > 0.0,
+                f"{key}: expected seconds per evaluation (a positive number), got {seconds!r}",
+            )
+        expect_true(
+            number * (batched + loop) <= elapsed,
+            f"b={b}: {number} evaluations of each would take {number * (batched + loop):.3g} s, "
+            f"but the whole call took {elapsed:.3g} s: report the measured timeit total / number",
+        )
+        expect_true(
+            loop > batched,
+            f"b={b}: the loop ({loop:.3g} s) should be slower than one batched expression "
+            f"({batched:.3g} s); are the two timings swapped, or not measured?",
+        )
+        loop_times.append((b, loop))
+    (b1, t1), (b2, t2) = loop_times
+    expect_true(
+        t2 > 1.5 * t1,
+        f"the loop over b={b2} examples took {t2:.3g} s, not clearly more than over b={b1} "
+        f"({t1:.3g} s): time the loop itself, once per evaluation",
+    )

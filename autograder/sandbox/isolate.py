@@ -11,13 +11,15 @@ a sandbox of its own:
     root file system from the allow-list; forks the sandboxed process; waits for it and
     reports how it ended on the status pipe; it never runs student code.
 
-``sandboxed`` (PID 1 of its own PID namespace)
+``init`` (PID 1 of its own PID namespace)
     mounts a /proc of its namespace, pivots into the new root and detaches the host's,
     makes the root read-only, and when the grader is root switches to the sandbox uid
     and a user namespace of its own; then sets the resource limits, drops every
     capability (effective, permitted, inheritable, ambient and the bounding set), sets
-    no_new_privs, and asks the kernel to kill it when the supervisor dies. When it ends,
-    the kernel kills everything left in its PID namespace.
+    no_new_privs, and asks the kernel to kill it when the supervisor dies. It forks the
+    student process (PID 2, so signals and limits act on it as on any process), reaps
+    orphans until that one ends, and exits with its status; then the kernel kills
+    everything left in the PID namespace.
 
 The new root holds, read-only, only the directories in ``policy["expose"]`` (the Python
 installation and the package directories student code imports from, the system
@@ -264,22 +266,23 @@ def _drop_capabilities():
     _prctl(PR_SET_NO_NEW_PRIVS, 1, "no_new_privs")
 
 
-def _supervise(pid, status_fd):
-    """Wait for the sandboxed process; report how it ended; exit the same way."""
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+def _wait_for(pid):
+    """Reap children until ``pid`` ends; its exit code, or 128 + the signal that ended it."""
     while True:
         try:
-            _, status = os.waitpid(pid, 0)
-            break
+            done, status = os.waitpid(-1, 0)
         except ChildProcessError:
-            status = 0
-            break
-        except InterruptedError:
-            continue
-    if os.WIFSIGNALED(status):
-        report = f"signal {os.WTERMSIG(status)}\n"
-    else:
-        report = f"exit {os.waitstatus_to_exitcode(status)}\n"
+            return 0
+        if done == pid:
+            if os.WIFSIGNALED(status):
+                return 128 + os.WTERMSIG(status)
+            return os.waitstatus_to_exitcode(status)
+
+
+def _supervise(pid, status_fd):
+    """Wait for the namespace's init; report how the student process ended."""
+    code = _wait_for(pid)
+    report = f"exit {code}\n" if code < 128 else f"signal {code - 128}\n"
     if status_fd is not None:
         try:
             os.write(status_fd, report.encode())
@@ -291,7 +294,7 @@ def _supervise(pid, status_fd):
 def isolate(policy, status_fd=None):
     """Make this freshly forked, single-threaded process a sandbox (see the module text).
 
-    Returns in the sandboxed process only; the supervisor never returns. Raises
+    Returns in the student process only; the supervisor and init never return. Raises
     SandboxSetupError, naming the step, when the kernel refuses one.
     """
     root_dir = policy["root"]
@@ -319,3 +322,7 @@ def isolate(policy, status_fd=None):
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, "parent-death signal")
     os.chdir(SCRATCH)
     os.environ["HOME"] = SCRATCH
+    student = os.fork()
+    if student != 0:
+        os._exit(_wait_for(student))  # init of the namespace: reaps, then ends it all
+    _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, "parent-death signal")

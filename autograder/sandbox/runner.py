@@ -220,7 +220,7 @@ class StudentProcess:
     def _died(self):
         ending = self._ending()
         self.stop()
-        if ending == f"signal {int(signal.SIGXCPU)}":
+        if ending in (f"signal {int(signal.SIGXCPU)}", f"exit {128 + int(signal.SIGXCPU)}"):
             return ChildDied("cpu", f"the student process used its {self.limits.cpu} s of CPU")
         detail = "the student process exited"
         if ending.startswith("signal "):
