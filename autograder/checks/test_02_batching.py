@@ -291,18 +291,30 @@ def test_batch_indices_in_order_and_edge_cases(student, rng):
 # ----------------------------------------------------------------------------- 02.4
 
 # So that a wrong batch_indices (Task 02.3) does not fail this task as well, the driver
-# lends minibatch_gd a reference batch_indices while it runs (a loop that draws its own
-# permutation is unaffected). The verdict replays the reference batches on the trusted side.
+# lends minibatch_gd a batch_indices that hands out the reference epochs, computed here and
+# sent as plain data (no reference code crosses), and refuses a call with other arguments
+# than the run needs. A loop that draws its own permutation is unaffected: the lent
+# function advances the generator as one epoch's shuffle does. The verdict replays the
+# reference batches on the trusted side.
 _GD_DRIVER = (
     _MSE
     + """
+_lent_epochs = [list(epoch) for epoch in lent_epochs]
+
+
 def _lent_batch_indices(n, batch_size, rng=None, *, shuffle=True, drop_last=False):
-    if shuffle:
-        order = (rng if rng is not None else np.random.default_rng()).permutation(n)
-    else:
-        order = np.arange(n)
-    stop = n - n % batch_size if drop_last else n
-    return [order[i : i + batch_size] for i in range(0, stop, batch_size)]
+    call = [n, batch_size, bool(shuffle), bool(drop_last)]
+    if call != lent_call:
+        raise ValueError(
+            f"minibatch_gd called batch_indices({n}, {batch_size}, shuffle={shuffle}, "
+            f"drop_last={drop_last}); this run needs batch_indices({lent_call[0]}, "
+            f"{lent_call[1]}, shuffle={lent_call[2]}, drop_last={lent_call[3]})"
+        )
+    if not _lent_epochs:
+        raise RuntimeError("minibatch_gd called batch_indices more than once per epoch")
+    if shuffle and rng is not None:
+        rng.permutation(n)
+    return _lent_epochs.pop(0)
 
 
 theta0_before = np.array(theta0, copy=True)
@@ -350,6 +362,7 @@ def _run_gd(student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last):
     theta0 = rng.standard_normal(d)
     lr = float(rng.uniform(0.02, 0.1))
     seed = _seed(rng)
+    reference = _reference_epochs(n, batch_size, seed, shuffle, drop_last, num_epochs)
     got = student.run(
         _GD_DRIVER,
         X=X,
@@ -361,6 +374,8 @@ def _run_gd(student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last):
         seed=seed,
         shuffle=shuffle,
         drop_last=drop_last,
+        lent_epochs=reference,
+        lent_call=[n, batch_size, shuffle, drop_last],
     )
     name = {1: "SGD", n: "BGD"}.get(batch_size, "MBGD")
     what = (
@@ -375,7 +390,6 @@ def _run_gd(student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last):
     for key in ("loss", "step_loss", "time"):
         expect_true(key in history, f"{what}: history has no key {key!r}")
 
-    reference = _reference_epochs(n, batch_size, seed, shuffle, drop_last, num_epochs)
     theta, losses, step_losses = _replay(theta0, X, y, lr, reference)
     steps_per_epoch = len(reference[0]) if reference else 0
     _compare_run(got, theta, losses, step_losses, steps_per_epoch, what)

@@ -402,31 +402,33 @@ def test_amsgrad_against_torch(student, rng):
 # ----------------------------------------------------------------------------- 03.7
 
 # AdamW is "decay, then an Adam step". So that a bug in adam_step costs only 03.6, the
-# driver lends adamw_step a reference Adam step under the name adam_step while this check
-# runs (an adamw_step that does not call adam_step is unaffected). The verdict compares
-# the iterates with torch.optim.AdamW on the trusted side, as for every other rule.
+# driver lends adamw_step an Adam step under the name adam_step while this check runs (an
+# adamw_step that does not call adam_step is unaffected). The lent step is one step of
+# torch.optim.Adam (public code; driver snippets are readable by student code, so none
+# holds a reference solution of ours). The verdict compares the iterates with
+# torch.optim.AdamW on the trusted side, as for every other rule.
 _ADAMW_DRIVER = """
 import numpy as np
+import torch
 
 
 def _lent_adam_step(theta, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
                     weight_decay=0.0, amsgrad=False):
-    theta = np.array(theta, dtype=np.float64)
-    g = np.array(grad, dtype=np.float64)
-    if weight_decay:
-        g = g + weight_decay * theta
-    beta1, beta2 = betas
-    step = int(state.get("step", 0)) + 1
-    zeros = np.zeros_like(theta)
-    m = beta1 * np.asarray(state.get("exp_avg", zeros)) + (1 - beta1) * g
-    v = beta2 * np.asarray(state.get("exp_avg_sq", zeros)) + (1 - beta2) * g * g
-    new_state = {"step": step, "exp_avg": m, "exp_avg_sq": v}
-    second = v
-    if amsgrad:
-        second = np.maximum(np.asarray(state.get("max_exp_avg_sq", zeros)), v)
-        new_state["max_exp_avg_sq"] = second
-    denom = np.sqrt(second) / np.sqrt(1 - beta2**step) + eps
-    return theta - lr / (1 - beta1**step) * m / denom, new_state
+    param = torch.tensor(np.array(theta, dtype=np.float64))
+    optimizer = torch.optim.Adam(
+        [param], lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
+        amsgrad=amsgrad, foreach=False,
+    )
+    if state:
+        buffers = {k: torch.tensor(np.array(v, dtype=np.float64)) for k, v in state.items()
+                   if k != "step"}
+        optimizer.state[param] = {"step": torch.tensor(float(state["step"])), **buffers}
+    param.grad = torch.tensor(np.array(grad, dtype=np.float64))
+    optimizer.step()
+    kept = optimizer.state[param]
+    new_state = {k: v.numpy().copy() for k, v in kept.items() if k != "step"}
+    new_state["step"] = int(kept["step"])
+    return param.detach().numpy().copy(), new_state
 
 
 _globals = adamw_step.__globals__
