@@ -1,9 +1,11 @@
 """Grading speed: ``python -m autograder grade`` against plain ``nbgrader autograde``.
 
-Builds two identical scratch courses holding N submissions of one assignment (the
-bundled samples, cycled: the reference and the plausible bugs), grades one with each
-tool from the command line, and prints wall times, the ratio and whether the scores
-agree. Both runs include their start-up, as an instructor would see it.
+Builds three identical scratch courses holding N submissions of one assignment (the
+bundled samples, cycled: the reference and the plausible bugs), grades them from the
+command line with our grader (each submission in its own sandbox, the default), with
+our grader and ``--sandbox none`` (the cost of the isolation), and with nbgrader, and
+prints wall times, the ratios and whether the scores agree. Every run includes its
+start-up, as an instructor would see it.
 
     python benchmarks/bench_grading.py [--assignment 02_batching] [--submissions 20]
 
@@ -78,22 +80,20 @@ def main():
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         ours_dir, theirs_dir = Path(scratch) / "ours", Path(scratch) / "nbgrader"
+        bare_dir = Path(scratch) / "unsandboxed"
         _, students = build(ours_dir, args.assignment, args.submissions)
         build(theirs_dir, args.assignment, args.submissions)
+        build(bare_dir, args.assignment, args.submissions)
         print(f"{args.submissions} submissions of {args.assignment}, {os.cpu_count()} CPU cores")
-        ours = timed(
-            [
-                sys.executable,
-                "-m",
-                "autograder",
-                "grade",
-                args.assignment,
-                "--course-dir",
-                str(ours_dir),
-            ],
-            REPO,
-        )
+        grade = [sys.executable, "-m", "autograder", "grade", args.assignment, "--course-dir"]
+        ours = timed([*grade, str(ours_dir)], REPO)
         print(f"python -m autograder grade: {ours:7.1f} s ({ours / args.submissions:.2f} s each)")
+        bare = timed([*grade, str(bare_dir), "--sandbox", "none"], REPO)
+        print(
+            f"  ... with --sandbox none:  {bare:7.1f} s ({bare / args.submissions:.2f} s each); "
+            f"the isolation costs {(ours - bare) / args.submissions * 1000:+.0f} ms per "
+            f"submission ({ours / bare:.2f}x)"
+        )
         theirs = timed(
             [sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--force"], theirs_dir
         )
@@ -102,6 +102,8 @@ def main():
         )
         print(f"speed-up: {theirs / ours:.1f}x")
         ours_scores = scores(ours_dir, args.assignment, students)
+        bare_scores = scores(bare_dir, args.assignment, students)
+        print(f"sandboxed and unsandboxed scores identical: {ours_scores == bare_scores}")
         theirs_scores = scores(theirs_dir, args.assignment, students)
         print(f"\n{'student':<40} {'ours':>6} {'nbgrader':>9}")
         for student in students:

@@ -411,3 +411,26 @@ def test_limits_are_validated():
         runner.Limits(memory=0)
     with pytest.raises(ValueError, match="processes must be at least 4"):
         runner.Limits(processes=2)
+
+
+def test_a_child_can_make_no_namespace_mount_or_chroot(child):
+    results = child.run(
+        "import ctypes, os\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "def errno_of(call):\n"
+        "    return 0 if call() == 0 else ctypes.get_errno()\n"
+        "def chroot():\n"
+        "    try:\n"
+        "        os.chroot('/tmp')\n"
+        "        return 0\n"
+        "    except OSError as exc:\n"
+        "        return exc.errno\n"
+        "result = {\n"
+        "    'user': errno_of(lambda: libc.unshare(0x10000000)),\n"
+        "    'mount ns': errno_of(lambda: libc.unshare(0x00020000)),\n"
+        "    'net ns': errno_of(lambda: libc.unshare(0x40000000)),\n"
+        "    'mount': errno_of(lambda: libc.mount(b'none', b'/tmp', b'tmpfs', 0, None)),\n"
+        "    'chroot': chroot(),\n"
+        "}"
+    )
+    assert all(code != 0 for code in results.values()), results

@@ -16,7 +16,8 @@ a sandbox of its own:
     makes the root read-only, and when the grader is root switches to the sandbox uid
     and a user namespace of its own; then sets the resource limits, drops every
     capability (effective, permitted, inheritable, ambient and the bounding set), sets
-    no_new_privs, and asks the kernel to kill it when the supervisor dies. It forks the
+    no_new_privs, forbids user namespaces inside its own (so no capability can be had
+    again), and asks the kernel to kill it when the supervisor dies. It forks the
     student process (PID 2, so signals and limits act on it as on any process), reaps
     orphans until that one ends, and exits with its status; then the kernel kills
     everything left in the PID namespace.
@@ -317,6 +318,9 @@ def isolate(policy, status_fd=None):
     _libc.sethostname(b"sandbox", 7)
     if privileged:
         _become_sandbox_user()
+    # no user namespace inside this one: without it no capability can be had again,
+    # so no nested mount, PID or network namespace either
+    _write("/proc/sys/user/max_user_namespaces", "0\n")
     set_limits(policy["limits"])
     _drop_capabilities()
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, "parent-death signal")
