@@ -4,6 +4,8 @@ import base64
 import io
 import json
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -434,3 +436,38 @@ def test_a_child_can_make_no_namespace_mount_or_chroot(child):
         "}"
     )
     assert all(code != 0 for code in results.values()), results
+
+
+def test_sandbox_modes():
+    with pytest.raises(ValueError, match="sandbox must be one of"):
+        runner.resolve_sandbox("bwrap")
+    assert runner.resolve_sandbox("none") == "none"
+
+
+def test_a_refused_sandbox_stops_grading_with_advice(monkeypatch):
+    """Where the kernel refuses a step (here: the mount point is missing), spawning says
+    what failed and how to go on, instead of running student code unisolated."""
+
+    def unusable(*args):
+        policy = real_policy(*args)
+        policy["root"] = "/nonexistent/sandbox-root"
+        return policy
+
+    real_policy = runner.sandbox_policy
+    monkeypatch.setattr(runner, "sandbox_policy", unusable)
+    with Zygote(preload=()) as zygote:
+        with pytest.raises(runner.SandboxUnavailable, match="pass --sandbox none") as info:
+            zygote.spawn()
+    assert "mount new root" in str(info.value)
+
+
+def test_without_a_sandbox_the_command_line_warns():
+    notebook = REPO / "release" / "02_batching" / "02_batching.ipynb"
+    result = subprocess.run(
+        [sys.executable, "-m", "autograder", "check", str(notebook), "--sandbox", "none"],
+        capture_output=True,
+        text=True,
+        cwd=REPO,
+    )
+    assert result.returncode == 1  # a blank notebook does not get full marks
+    assert "student code runs without isolation" in result.stderr
