@@ -17,6 +17,11 @@ A hidden check is a pytest test function in ``autograder/checks/test_<assignment
 - ``student`` (see :class:`autograder.grading.Student`) runs the student's code in the
   child process and returns plain data; ``rng`` is a ``numpy.random.Generator`` seeded
   afresh on every grading run, so answers cannot be precomputed.
+- Driver snippets (the code of ``student.run``) and their inputs are public by design:
+  student code can read both, so a driver only calls the student's functions on the
+  inputs; expected values, reference code and verdicts stay in the check. Where a check
+  lends the student a helper (02.4's batches, 03.7's Adam step), it is plain data or
+  public library code, never ours.
 - Failures are raised with :class:`CheckFailed` (the ``expect_*`` helpers do it). Their
   message is the feedback: it says how the answer differed, never the check's code.
   Do not use bare ``assert``: checks run without pytest's assertion rewriting.

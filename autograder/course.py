@@ -145,20 +145,26 @@ class Course:
             )
             return self._save(result)
 
-        graded = {}
+        graded, refused = {}, []
 
         def grade(notebook, assignment_id, student_id, notebook_name):
-            graded[notebook_name] = grade_notebook(
-                notebook,
-                assignment_id,
-                seed=seed,
-                checks_dir=self.checks_dir,
-                zygote=zygote,
-                **timeouts,
-            )
+            try:
+                graded[notebook_name] = grade_notebook(
+                    notebook,
+                    assignment_id,
+                    seed=seed,
+                    checks_dir=self.checks_dir,
+                    zygote=zygote,
+                    **timeouts,
+                )
+            except SandboxUnavailable as exc:
+                refused.append(exc)  # nbgrader would report it as this submission's error
+                raise
             return graded[notebook_name]
 
         outcome = nbgrader_bridge.autograde(self.root, assignment, student, grade)
+        if refused:
+            raise refused[0]
         if not outcome["success"]:
             log = (outcome.get("log") or "") + (outcome.get("error") or "")
             message = "nbgrader could not autograde this submission: " + log.strip()[-2000:]
@@ -237,6 +243,7 @@ class Course:
                 )
         results = []
         with Zygote(sandbox=sandbox, limits=limits) as zygote:
+            zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
             for student in students:
                 started = time.perf_counter()
                 result = self._grade_guarded(

@@ -1,17 +1,20 @@
 """Cleaning text that comes from student code before the grader keeps or shows it."""
 
 import re
+import unicodedata
 
 _ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+_INVISIBLE = {"Cf", "Zl", "Zp"}
 
 
 def clean_text(text, limit):
     """``text`` as printable UTF-8 of at most about ``limit`` characters.
 
-    Terminal escape sequences and control characters (other than newline and tab) are
-    removed, lone surrogates are written as ``\\udXXX``, and what is over ``limit`` is
-    cut with a note saying how much.
+    Terminal escape sequences, control characters (other than newline and tab) and
+    invisible format characters (bidirectional overrides, zero-width characters, line
+    and paragraph separators) are removed, lone surrogates are written as ``\\udXXX``,
+    and what is over ``limit`` is cut with a note saying how much.
     """
     if not isinstance(text, str):
         text = "" if text is None else str(text)
@@ -19,6 +22,8 @@ def clean_text(text, limit):
     text = text[: 4 * limit]  # bound the work below before cleaning
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
     text = _CONTROLS.sub("", _ESCAPES.sub("", text))
+    if not text.isascii():
+        text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE)
     if len(text) > limit:
         dropped += len(text) - limit
         text = text[:limit]

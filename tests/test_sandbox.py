@@ -182,6 +182,35 @@ def test_a_child_that_stops_reading_cannot_block_the_grader(child):
     assert not child.alive
 
 
+def test_a_forged_array_header_is_garbage_not_a_huge_allocation(child):
+    source = (
+        "import base64, io, json, os, struct, sys\n"
+        "import numpy as np\n"
+        "buffer = io.BytesIO()\n"
+        "np.lib.format.write_array_header_1_0(buffer, {'descr': '<f8', 'fortran_order': False,"
+        " 'shape': (10**13,)})\n"
+        "tag = base64.b64encode(buffer.getvalue() + bytes(8)).decode()\n"
+        "body = json.dumps({'ok': True, 'value': {'__ndarray__': tag}}).encode()\n"
+        "frame = sys._getframe()\n"
+        "while frame.f_code.co_name != 'serve':\n"
+        "    frame = frame.f_back\n"
+        "os.write(frame.f_locals['resp_fd'], struct.pack('>Q', len(body)) + body)\n"
+    )
+    with pytest.raises(ChildDied) as info:
+        child.exec_cell("t.1", source)
+    assert info.value.status == "garbled"
+
+
+def test_text_from_student_code_is_cleaned_and_bounded():
+    from autograder.text import clean_text
+
+    text = "ok\x1b[2J\x1b]0;title\x07 \u202eevil\u200b\ud800 done\n" + "z" * 100
+    cleaned = clean_text(text, 40)
+    assert cleaned.startswith("ok evil\\ud800 done\nzzz")
+    assert "more characters not kept" in cleaned
+    cleaned.encode("utf-8")
+
+
 def test_garbage_on_the_channel_is_a_status_not_a_grader_error(child):
     source = (
         "import os, struct, sys\n"
@@ -458,7 +487,7 @@ def test_a_refused_sandbox_stops_grading_with_advice(monkeypatch):
     with Zygote(preload=()) as zygote:
         with pytest.raises(runner.SandboxUnavailable, match="pass --sandbox none") as info:
             zygote.spawn()
-    assert "mount new root" in str(info.value)
+    assert "new root" in str(info.value)
 
 
 def test_without_a_sandbox_the_command_line_warns():
@@ -471,3 +500,61 @@ def test_without_a_sandbox_the_command_line_warns():
     )
     assert result.returncode == 1  # a blank notebook does not get full marks
     assert "student code runs without isolation" in result.stderr
+
+
+def test_shared_memory_counts_against_the_memory_limit(limited):
+    outcome = limited.run(
+        "import ctypes, mmap\n"
+        "def grab():\n"
+        "    try:\n"
+        "        block = mmap.mmap(-1, 1 << 30)\n"
+        "        return 'mapped'\n"
+        "    except (OSError, MemoryError) as exc:\n"
+        "        return type(exc).__name__\n"
+        "libc = ctypes.CDLL(None, use_errno=True)\n"
+        "segment = libc.shmget(0, 64 << 20, 0o1600)\n"  # IPC_PRIVATE | IPC_CREAT
+        "result = [grab(), segment]"
+    )
+    assert outcome[0] != "mapped" and outcome[1] == -1, outcome
+
+
+def test_init_cannot_be_ptraced_and_the_graders_keyring_is_not_shared(child):
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.syscall.restype = ctypes.c_long
+    # a key in this process's session keyring, which the child would inherit
+    libc.syscall(250, 1, b"grader-test-session")  # KEYCTL_JOIN_SESSION_KEYRING
+    key = libc.syscall(248, b"user", b"grader-secret", b"s3cret", 6, -3)  # add_key to @s
+    assert key > 0
+    with Zygote(preload=()) as zygote, zygote.spawn() as process:
+        found = process.run(
+            "import ctypes\n"
+            "libc = ctypes.CDLL(None, use_errno=True)\n"
+            "libc.syscall.restype = ctypes.c_long\n"
+            "attach = libc.syscall(101, 16, 1, 0, 0)\n"  # ptrace(PTRACE_ATTACH, 1)
+            "search = libc.syscall(250, 10, -3, b'user', b'grader-secret', 0)\n"  # KEYCTL_SEARCH
+            "result = [attach, search]"
+        )
+    assert found == [-1, -1], found
+
+
+def test_a_refused_sandbox_stops_the_batch_instead_of_failing_every_student(monkeypatch, tmp_path):
+    from autograder.course import Course
+    from autograder.demo import make_course
+
+    course = make_course(tmp_path / "course")
+    (course.root / "submitted" / "ada" / "02_batching").mkdir(parents=True)
+    notebook = REPO / "release" / "02_batching" / "02_batching.ipynb"
+    (course.root / "submitted" / "ada" / "02_batching" / notebook.name).write_text(
+        notebook.read_text()
+    )
+    real_policy = runner.sandbox_policy
+    monkeypatch.setattr(
+        runner,
+        "sandbox_policy",
+        lambda *args: {**real_policy(*args), "root": "/nonexistent/sandbox-root"},
+    )
+    with pytest.raises(runner.SandboxUnavailable, match="pass --sandbox none"):
+        Course(course.root).grade("02_batching")
+    assert not (course.root / "grading" / "02_batching" / "ada.json").exists()

@@ -93,9 +93,8 @@ def to_plain(value, _depth=0):
 def _hook(obj):
     if len(obj) == 1:
         if "__ndarray__" in obj:
-            np = _np()
             data = base64.b64decode(obj["__ndarray__"], validate=True)
-            array = np.load(io.BytesIO(data), allow_pickle=False)
+            array = _load_array(data)
             if array.dtype.kind not in "biufc":
                 raise CodecError(f"array of dtype {array.dtype} is not numeric")
             return array
@@ -111,12 +110,34 @@ def _hook(obj):
     return obj
 
 
+def _load_array(data):
+    """An array from .npy bytes whose header must describe exactly the data that follows
+    (a forged header cannot make the reader allocate more than it was sent)."""
+    np = _np()
+    stream = io.BytesIO(data)
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version in ((2, 0), (3, 0)):
+        shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:
+        raise CodecError(f"unsupported .npy version {version}")
+    if dtype.kind not in "biufc" or dtype.hasobject:
+        raise CodecError(f"array of dtype {dtype} is not numeric")
+    count = 1
+    for n in shape:
+        count *= int(n)
+    if count * dtype.itemsize != len(data) - stream.tell():
+        raise CodecError(f"array header of shape {shape} does not match its {len(data)} bytes")
+    return np.load(io.BytesIO(data), allow_pickle=False)
+
+
 def from_plain_json(text):
     """Decode a JSON message written by :func:`write_message`."""
     try:
         return json.loads(text, object_hook=_hook)
-    except (ValueError, TypeError, RecursionError, EOFError, OSError) as exc:
-        raise CodecError(f"malformed message: {type(exc).__name__}: {exc}") from None
+    except (ValueError, TypeError, RecursionError, EOFError, OSError, MemoryError) as exc:
+        raise CodecError(f"malformed message: {type(exc).__name__}: {str(exc)[:200]}") from None
 
 
 def write_message(fd, value, *, already_plain=False, deadline=None):

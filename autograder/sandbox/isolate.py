@@ -6,15 +6,15 @@ matplotlib and torch stay loaded (what makes a batch fast), and it turns the for
 a sandbox of its own:
 
 ``supervisor`` (the fork, outside the new PID namespace)
-    unshares a mount, PID, network, IPC and UTS namespace (and, when it is not root with
-    CAP_SYS_ADMIN, first a user namespace that maps only its own uid); builds the new
+    unshares a mount, PID, network, IPC, UTS and cgroup namespace (and, when it is not
+    root, first a user namespace where only its own uid is mapped, as root); builds the new
     root file system from the allow-list; forks the sandboxed process; waits for it and
     reports how it ended on the status pipe; it never runs student code.
 
 ``init`` (PID 1 of its own PID namespace)
     mounts a /proc of its namespace, pivots into the new root and detaches the host's,
-    makes the root read-only, and when the grader is root switches to the sandbox uid
-    and a user namespace of its own; then sets the resource limits, drops every
+    makes the root read-only, switches off System V shared memory, and enters a user
+    namespace of the student's own as SANDBOX_UID; then sets the resource limits, drops every
     capability (effective, permitted, inheritable, ambient and the bounding set), sets
     no_new_privs, forbids user namespaces inside its own (so no capability can be had
     again), and asks the kernel to kill it when the supervisor dies. It forks the
@@ -57,10 +57,15 @@ CAP_SYS_ADMIN = 21
 _LINUX_CAPABILITY_VERSION_3 = 0x20080522
 
 # syscall numbers of what glibc has no wrapper for
-_SYSCALLS = {"x86_64": {"pivot_root": 155}, "aarch64": {"pivot_root": 41}}
+_SYSCALLS = {
+    "x86_64": {"pivot_root": 155, "keyctl": 250},
+    "aarch64": {"pivot_root": 41, "keyctl": 219},
+}
+KEYCTL_JOIN_SESSION_KEYRING = 1
 
 SANDBOX_UID = 65534  # the uid student code runs as when the grader is root ("nobody")
 SCRATCH = "/tmp"
+SCRATCH_INODES = 20_000  # files and directories in /tmp (each costs kernel memory)
 DEVICES = ("null", "zero", "full", "random", "urandom")
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -92,11 +97,21 @@ def _prctl(option, arg2=0, what="prctl"):
     _check(_libc.prctl(option, ctypes.c_ulong(arg2), 0, 0, 0), what)
 
 
-def _pivot_root(new_root, put_old):
-    number = _SYSCALLS.get(platform.machine(), {}).get("pivot_root")
+def _syscall(name, *args):
+    number = _SYSCALLS.get(platform.machine(), {}).get(name)
     if number is None:
-        raise SandboxSetupError(0, f"pivot_root: unknown syscall number on {platform.machine()}")
-    _check(_libc.syscall(number, os.fsencode(new_root), os.fsencode(put_old)), "pivot_root")
+        raise SandboxSetupError(0, f"{name}: unknown syscall number on {platform.machine()}")
+    return _libc.syscall(number, *args)
+
+
+def _pivot_root(new_root, put_old):
+    _check(_syscall("pivot_root", os.fsencode(new_root), os.fsencode(put_old)), "pivot_root")
+
+
+def _new_session_keyring():
+    """Leave the grader's session keyring (keyrings are not namespaced)."""
+    if _syscall("keyctl", KEYCTL_JOIN_SESSION_KEYRING, None) < 0:
+        _check(-1, "join a new session keyring")
 
 
 def has_cap_sys_admin():
@@ -113,12 +128,12 @@ def _write(path, text):
         f.write(text)
 
 
-def _map_own_ids(uid, gid):
-    """In a new user namespace: map our own uid and gid (as they were outside, since
-    inside they read as the overflow id until mapped) to themselves, nothing else."""
+def _map_ids(inside, uid, gid):
+    """In a new user namespace: map ``inside`` to the uid and gid we had outside (read
+    before the unshare: inside they show as the overflow id until mapped), nothing else."""
     _write("/proc/self/setgroups", "deny")
-    _write("/proc/self/uid_map", f"{uid} {uid} 1\n")
-    _write("/proc/self/gid_map", f"{gid} {gid} 1\n")
+    _write("/proc/self/uid_map", f"{inside} {uid} 1\n")
+    _write("/proc/self/gid_map", f"{inside} {gid} 1\n")
 
 
 _PRESERVED_FLAGS = (
@@ -182,7 +197,9 @@ def build_root(root, policy):
     """Mount the sandbox's file system at ``root`` (an empty directory)."""
     limits = policy["limits"]
     _mount(None, "/", None, MS_REC | MS_PRIVATE, what="make mounts private")
-    _mount("tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m", "mount new root")
+    _mount(
+        "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m,nr_inodes=4096", "new root"
+    )
     exposed = []
     for path in sorted(policy["expose"], key=lambda p: len(os.path.realpath(p))):
         _expose(root, path, exposed)
@@ -198,16 +215,17 @@ def build_root(root, policy):
         scratch,
         "tmpfs",
         MS_NOSUID | MS_NODEV,
-        f"mode=1777,size={int(limits['scratch'])}",
+        f"mode=1777,size={int(limits['scratch'])},nr_inodes={SCRATCH_INODES}",
         "mount scratch",
     )
     os.symlink(SCRATCH, root + "/dev/shm")
     _place(root, "/proc")
     _place(root, "/etc")
-    uid = SANDBOX_UID if os.geteuid() == 0 else os.getuid()
-    gid = SANDBOX_UID if os.geteuid() == 0 else os.getgid()
-    _write(root + "/etc/passwd", f"student:x:{uid}:{gid}:student:{SCRATCH}:/nonexistent\n")
-    _write(root + "/etc/group", f"student:x:{gid}:\n")
+    _write(
+        root + "/etc/passwd",
+        f"student:x:{SANDBOX_UID}:{SANDBOX_UID}:student:{SCRATCH}:/nonexistent\n",
+    )
+    _write(root + "/etc/group", f"student:x:{SANDBOX_UID}:\n")
     _write(root + "/etc/hostname", "sandbox\n")
     for name in ("ld.so.cache", "localtime"):
         if os.path.isfile(f"/etc/{name}"):
@@ -226,15 +244,19 @@ def _enter_root(root):
     _mount(None, "/", None, MS_BIND | MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, what="ro /")
 
 
-def _become_sandbox_user():
-    """Root grader only: the sandbox uid, then a user namespace of its own, so that no
-    capability is kept and process counts are per submission."""
-    os.setgroups([])
-    os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
-    os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
-    _prctl(PR_SET_DUMPABLE, 1, "dumpable")  # a uid change makes /proc/self root's
+def _become_sandbox_user(privileged):
+    """A user namespace of the student's own, where it is SANDBOX_UID: not root, so no
+    capability comes back on exec, and process counts are per submission. A root grader
+    first switches to SANDBOX_UID on the host; otherwise SANDBOX_UID maps to the
+    grader's own uid (root in the outer sandbox namespace)."""
+    if privileged:
+        os.setgroups([])
+        os.setresgid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+        os.setresuid(SANDBOX_UID, SANDBOX_UID, SANDBOX_UID)
+        _prctl(PR_SET_DUMPABLE, 1, "dumpable")  # a uid change makes /proc/self root's
+    uid, gid = os.getuid(), os.getgid()
     _unshare(CLONE_NEWUSER, "user")
-    _map_own_ids(SANDBOX_UID, SANDBOX_UID)
+    _map_ids(SANDBOX_UID, uid, gid)
 
 
 def set_limits(limits, unshared=True):
@@ -247,6 +269,9 @@ def set_limits(limits, unshared=True):
         resource.setrlimit(kind, (value, value))
 
     cap(resource.RLIMIT_DATA, limits["memory"])
+    # shared mappings escape RLIMIT_DATA: bound the address space too, above what the
+    # preloaded libraries already map
+    cap(resource.RLIMIT_AS, _address_space() + limits["memory"])
     if unshared:
         cap(resource.RLIMIT_NPROC, limits["processes"])
     cap(resource.RLIMIT_FSIZE, limits["scratch"])
@@ -254,6 +279,21 @@ def set_limits(limits, unshared=True):
     cap(resource.RLIMIT_NOFILE, 1024)
     cpu = int(limits["cpu"])
     resource.setrlimit(resource.RLIMIT_CPU, (cpu, cpu + 1))
+
+
+def _address_space():
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith("VmSize:"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _no_sysv_shared_memory():
+    """In the new IPC namespace: no System V shared memory (it would escape the memory
+    limit, since a segment outlives the process that filled it)."""
+    _write("/proc/sys/kernel/shmmni", "0\n")
+    _write("/proc/sys/kernel/shmall", "0\n")
 
 
 def _drop_capabilities():
@@ -280,10 +320,26 @@ def _wait_for(pid):
             return os.waitstatus_to_exitcode(status)
 
 
-def _supervise(pid, status_fd):
-    """Wait for the namespace's init; report how the student process ended."""
-    code = _wait_for(pid)
-    report = f"exit {code}\n" if code < 128 else f"signal {code - 128}\n"
+def _supervise(pid):
+    """Wait for the namespace's init, and end with it."""
+    _wait_for(pid)
+    os._exit(0)
+
+
+def _init(student, status_fd):
+    """PID 1: reap every process until the student's ends; report how it ended (its raw
+    wait status, which the student cannot fake); then end, and the namespace with it."""
+    while True:
+        try:
+            done, status = os.waitpid(-1, 0)
+        except ChildProcessError:
+            os._exit(0)
+        if done == student:
+            break
+    if os.WIFSIGNALED(status):
+        report = f"signal {os.WTERMSIG(status)}\n"
+    else:
+        report = f"exit {os.waitstatus_to_exitcode(status)}\n"
     if status_fd is not None:
         try:
             os.write(status_fd, report.encode())
@@ -299,34 +355,48 @@ def isolate(policy, status_fd=None):
     SandboxSetupError, naming the step, when the kernel refuses one.
     """
     root_dir = policy["root"]
-    privileged = os.geteuid() == 0 and has_cap_sys_admin()
-    others = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS
+    privileged = os.geteuid() == 0
+    if privileged and not has_cap_sys_admin():
+        # student code would run as uid 0 without capabilities, which may still write
+        # root's files under /proc (sysrq-trigger): refuse instead
+        raise SandboxSetupError(
+            0, "the grader runs as root without CAP_SYS_ADMIN; run it as another user"
+        )
+    others = (
+        CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
+    )
     if privileged:
-        _unshare(others, "mount, pid, net, ipc, uts")
+        _unshare(others, "mount, pid, net, ipc, uts, cgroup")
     else:
         uid, gid = os.getuid(), os.getgid()
-        _unshare(CLONE_NEWUSER | others, "user, mount, pid, net, ipc, uts")
-        _map_own_ids(uid, gid)
+        _unshare(CLONE_NEWUSER | others, "user, mount, pid, net, ipc, uts, cgroup")
+        _map_ids(0, uid, gid)
     build_root(root_dir, policy)
     pid = os.fork()
     if pid != 0:
         _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, "parent-death signal")  # dies with the zygote
-        _supervise(pid, status_fd)
-    if status_fd is not None:
-        os.close(status_fd)
+        if status_fd is not None:
+            os.close(status_fd)
+        _supervise(pid)
     _enter_root(root_dir)
+    _no_sysv_shared_memory()
     _libc.sethostname(b"sandbox", 7)
-    if privileged:
-        _become_sandbox_user()
+    _become_sandbox_user(privileged)
     # no user namespace inside this one: without it no capability can be had again,
     # so no nested mount, PID or network namespace either
     _write("/proc/sys/user/max_user_namespaces", "0\n")
     set_limits(policy["limits"])
+    _new_session_keyring()
     _drop_capabilities()
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, "parent-death signal")
     os.chdir(SCRATCH)
     os.environ["HOME"] = SCRATCH
+    os.environ["MPLCONFIGDIR"] = SCRATCH
     student = os.fork()
     if student != 0:
-        os._exit(_wait_for(student))  # init of the namespace: reaps, then ends it all
+        # not dumpable: the student (same uid) can neither ptrace init nor read its memory
+        _prctl(PR_SET_DUMPABLE, 0, "not dumpable")
+        _init(student, status_fd)
+    if status_fd is not None:
+        os.close(status_fd)
     _prctl(PR_SET_PDEATHSIG, signal.SIGKILL, "parent-death signal")

@@ -25,6 +25,7 @@ import sysconfig
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 from autograder.sandbox import codec
 from autograder.text import clean_text
@@ -175,6 +176,19 @@ def _kill(pid):
         pass
 
 
+def _kill_tree(pid):
+    """Kill ``pid`` and its children: the supervisor and the init of the sandbox's PID
+    namespace, which takes everything in the namespace with it, whatever the student did
+    to the init's parent-death signal."""
+    try:
+        children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    except OSError:
+        children = []
+    for child in children:
+        _kill(int(child))
+    _kill(pid)
+
+
 def _gone(pid, timeout=5.0):
     """Wait until ``pid`` (reaped by the kernel) no longer exists."""
     deadline = time.monotonic() + timeout
@@ -220,7 +234,7 @@ class StudentProcess:
     def _died(self):
         ending = self._ending()
         self.stop()
-        if ending in (f"signal {int(signal.SIGXCPU)}", f"exit {128 + int(signal.SIGXCPU)}"):
+        if ending == f"signal {int(signal.SIGXCPU)}":
             return ChildDied("cpu", f"the student process used its {self.limits.cpu} s of CPU")
         detail = "the student process exited"
         if ending.startswith("signal "):
@@ -295,7 +309,7 @@ class StudentProcess:
     def stop(self):
         """Kill the child; with it goes everything in its PID namespace."""
         if self._pid is not None:
-            _kill(self._pid)
+            _kill_tree(self._pid)
             _gone(self._pid)
             self._pid = None
         for fd in (self._req, self._resp, self._status):
