@@ -198,7 +198,7 @@ class Student:
                 )
             return CellResult(cell.cell_id, "timeout", message)
         except ChildDied as exc:
-            status = exc.status if exc.status in ("output", "cpu") else "crashed"
+            status = exc.status if exc.status in ("output", "cpu", "memory") else "crashed"
             return CellResult(
                 cell.cell_id,
                 status,

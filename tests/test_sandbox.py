@@ -558,3 +558,29 @@ def test_a_refused_sandbox_stops_the_batch_instead_of_failing_every_student(monk
     with pytest.raises(runner.SandboxUnavailable, match="pass --sandbox none"):
         Course(course.root).grade("02_batching")
     assert not (course.root / "grading" / "02_batching" / "ada.json").exists()
+
+
+@pytest.mark.skipif(
+    runner.memory_cgroup_parent() is None,
+    reason="needs root and a writable cgroup-v1 memory hierarchy",
+)
+def test_memory_is_limited_for_the_whole_submission_where_a_cgroup_can_be_made():
+    limits = runner.Limits(memory=512 * runner.MIB)
+    with Zygote(preload=("numpy",), limits=limits) as zygote, zygote.spawn() as process:
+        cgroup = process._cgroup
+        ended = process.run(
+            "import os, time\n"
+            "pids = []\n"
+            "for _ in range(3):\n"  # each under the per-process limit, together over it
+            "    pid = os.fork()\n"
+            "    if pid == 0:\n"
+            "        block = b'\\x01' * (300 << 20)\n"
+            "        time.sleep(30)\n"
+            "        os._exit(0)\n"
+            "    pids.append(pid)\n"
+            "time.sleep(5)\n"
+            "result = [os.waitpid(p, os.WNOHANG)[1] for p in pids]"
+        )
+        assert os.path.isdir(cgroup)
+    assert ended.count(9) >= 1, ended  # SIGKILL from the cgroup's OOM killer
+    assert not os.path.exists(cgroup)  # removed with the submission

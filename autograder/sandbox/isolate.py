@@ -193,6 +193,22 @@ def _expose(root, path, exposed):
         os.symlink(real, root + path)
 
 
+def join_memory_cgroup(parent, limit):
+    """Root grader with a writable cgroup-v1 memory hierarchy: put this process (and so
+    everything the submission starts) in a cgroup of its own, ``parent/grade-<pid>``,
+    that may hold ``limit`` bytes in all (processes, tmpfs files, page cache together)."""
+    path = os.path.join(parent, f"grade-{os.getpid()}")
+    try:
+        os.mkdir(path)
+        _write(os.path.join(path, "memory.limit_in_bytes"), f"{int(limit)}\n")
+        swap = os.path.join(path, "memory.memsw.limit_in_bytes")
+        if os.path.exists(swap):
+            _write(swap, f"{int(limit)}\n")
+        _write(os.path.join(path, "cgroup.procs"), f"{os.getpid()}\n")
+    except OSError as exc:
+        raise SandboxSetupError(exc.errno or 0, f"memory cgroup {path}: {exc}") from None
+
+
 def build_root(root, policy):
     """Mount the sandbox's file system at ``root`` (an empty directory)."""
     limits = policy["limits"]
@@ -362,6 +378,8 @@ def isolate(policy, status_fd=None):
         raise SandboxSetupError(
             0, "the grader runs as root without CAP_SYS_ADMIN; run it as another user"
         )
+    if privileged and policy.get("cgroup"):
+        join_memory_cgroup(policy["cgroup"], policy["limits"]["memory"])
     others = (
         CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS | CLONE_NEWCGROUP
     )

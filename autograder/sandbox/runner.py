@@ -157,6 +157,50 @@ def sandbox_policy(sys_path, blocked, root, limits):
     return {"root": root, "expose": existing, "mask": mask, "limits": asdict(limits)}
 
 
+def memory_cgroup_parent():
+    """The cgroup-v1 memory directory of this process when sub-cgroups can be made there
+    (normally only as root), else None: then memory is limited per process only."""
+    if os.geteuid() != 0:
+        return None
+    try:
+        lines = Path("/proc/self/cgroup").read_text().splitlines()
+        mounts = Path("/proc/self/mountinfo").read_text().splitlines()
+    except OSError:
+        return None
+    own = [line.split(":", 2)[2] for line in lines if "memory" in line.split(":")[1].split(",")]
+    for line in mounts:
+        fields = line.split()
+        tail = fields[fields.index("-") + 1 :]
+        if own and tail[0] == "cgroup" and "memory" in tail[2].split(","):
+            root, point = fields[3], fields[4]
+            if not own[0].startswith(root):
+                continue
+            parent = os.path.join(point, own[0][len(root) :].lstrip("/"))
+            probe = os.path.join(parent, f"grade-probe-{os.getpid()}")
+            try:
+                os.mkdir(probe)
+                os.rmdir(probe)
+            except OSError:
+                return None
+            return parent
+    return None
+
+
+def _remove_cgroup(path, timeout=2.0):
+    """Remove a submission's cgroup once its last process is gone."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            os.rmdir(path)
+            return
+        except FileNotFoundError:
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                return
+            time.sleep(0.01)
+
+
 def child_environment(home):
     return {
         "PATH": "/usr/bin:/bin",
@@ -206,10 +250,28 @@ def _gone(pid, timeout=5.0):
 class StudentProcess:
     """One notebook's child process (made by :meth:`Zygote.spawn`)."""
 
-    def __init__(self, pid, req_fd, resp_fd, status_fd, limits, owner=None):
+    def __init__(self, pid, req_fd, resp_fd, status_fd, limits, owner=None, cgroup=None):
         self._pid, self._req, self._resp, self._status = pid, req_fd, resp_fd, status_fd
         self.limits = limits
         self._owner = owner  # a zygote this child alone uses, closed with it
+        self._cgroup_parent = cgroup  # where the child makes its memory cgroup, if anywhere
+
+    @property
+    def _cgroup(self):
+        if self._cgroup_parent is None or self._pid is None:
+            return None
+        return os.path.join(self._cgroup_parent, f"grade-{self._pid}")
+
+    def _out_of_memory(self):
+        """True when the kernel killed a process of the submission for its memory cgroup."""
+        if self._cgroup is None:
+            return False
+        try:
+            control = Path(self._cgroup, "memory.oom_control").read_text()
+        except OSError:
+            return False
+        counts = dict(line.split() for line in control.splitlines() if len(line.split()) == 2)
+        return int(counts.get("oom_kill", 0)) > 0
 
     @property
     def alive(self):
@@ -233,7 +295,11 @@ class StudentProcess:
 
     def _died(self):
         ending = self._ending()
+        out_of_memory = self._out_of_memory()
         self.stop()
+        if out_of_memory:
+            memory = self.limits.memory // MIB
+            return ChildDied("memory", f"the submission used more than its {memory} MiB of memory")
         if ending == f"signal {int(signal.SIGXCPU)}":
             return ChildDied("cpu", f"the student process used its {self.limits.cpu} s of CPU")
         detail = "the student process exited"
@@ -309,8 +375,11 @@ class StudentProcess:
     def stop(self):
         """Kill the child; with it goes everything in its PID namespace."""
         if self._pid is not None:
+            cgroup = self._cgroup
             _kill_tree(self._pid)
             _gone(self._pid)
+            if cgroup is not None:
+                _remove_cgroup(cgroup)
             self._pid = None
         for fd in (self._req, self._resp, self._status):
             if fd is not None:
@@ -366,6 +435,7 @@ class Zygote:
         self._policy = None
         if self.sandbox == "auto":
             self._policy = sandbox_policy(self.sys_path, self.blocked, root, self.limits)
+            self._policy["cgroup"] = memory_cgroup_parent()
         self._popen = self._control = None
         self._launch()
 
@@ -422,7 +492,8 @@ class Zygote:
         resp_r, resp_w = os.pipe()
         status_r, status_w = os.pipe()
         os.set_blocking(req_w, False)
-        child = StudentProcess(None, req_w, resp_r, status_r, self.limits)
+        cgroup = self._policy.get("cgroup") if self._policy else None
+        child = StudentProcess(None, req_w, resp_r, status_r, self.limits, cgroup=cgroup)
         try:
             socket.send_fds(self._control, [b"fork"], [req_r, resp_w, status_w])
             child._pid = int(json.loads(self._read_line(self.SPAWN_TIMEOUT))["pid"])
