@@ -231,3 +231,39 @@ def test_old_format_notebooks_are_read(tmp_path):
     path.write_text(nbformat.writes(toy_notebook(), version=3))
     notebook = read_notebook(path)
     assert "def square" in "".join(c.source for c in notebook.cells)
+
+
+class _BrokenZygote:
+    """A zygote whose first child dies at once and which then cannot fork again."""
+
+    def __init__(self, first):
+        self.first = first
+        self.calls = 0
+
+    def spawn(self):
+        from autograder.sandbox.runner import ChildDied
+
+        self.calls += 1
+        if self.calls == 1:
+            return self.first
+        raise ChildDied("crashed", "the zygote could not fork a child: timed out")
+
+
+def test_a_zygote_that_cannot_fork_again_gives_statuses_not_grader_errors():
+    from autograder.grading import Student
+    from autograder.notebook import CodeCell
+    from autograder.sandbox.runner import start_student
+
+    first = start_student(preload=())
+    student = Student(
+        [CodeCell("a", "import os\nos._exit(3)"), CodeCell("b", "x = 1")],
+        zygote=_BrokenZygote(first),
+    )
+    try:
+        cells = student.prepare()
+        assert [c.status for c in cells] == ["crashed", "crashed"], cells
+        with pytest.raises(AssertionError, match="ended the Python process"):
+            student.call("anything")
+    finally:
+        student.close()
+        first.stop()

@@ -527,7 +527,10 @@ class Zygote:
         except (OSError, ValueError, KeyError, ChildDied):
             self._kill()  # killed, stopped or confused: start afresh
             self._launch()
-            child = self._fork()
+            try:
+                child = self._fork()
+            except (OSError, ValueError, KeyError) as exc:
+                raise ChildDied("crashed", f"the zygote could not fork a child: {exc}") from None
         return self._await_ready(child)
 
     def close(self):
