@@ -584,3 +584,17 @@ def test_memory_is_limited_for_the_whole_submission_where_a_cgroup_can_be_made()
         assert os.path.isdir(cgroup)
     assert ended.count(9) >= 1, ended  # SIGKILL from the cgroup's OOM killer
     assert not os.path.exists(cgroup)  # removed with the submission
+
+
+def test_an_answer_written_ahead_for_a_later_request_is_refused(child):
+    source = (
+        "import json, os, struct, sys\n"
+        "frame = sys._getframe()\n"
+        "while frame.f_code.co_name != 'serve':\n"
+        "    frame = frame.f_back\n"
+        "body = json.dumps({'ok': True, 'value': 42, 'output': ''}).encode()\n"
+        "os.write(frame.f_locals['resp_fd'], struct.pack('>Q', len(body)) + body)\n"
+    )
+    with pytest.raises(ChildDied) as info:
+        child.exec_cell("t.1", source)
+    assert info.value.status == "garbled"

@@ -26,8 +26,10 @@ Requests (dicts):
   of the student's functions on the inputs, never an expected value or a verdict;
 - ``{"op": "names"}``: the names the notebook defined.
 
-Answers: ``{"ok": true, "value": ..., "output": TEXT}`` or
-``{"ok": false, "error": "Type: message", "where": "cell 01.2, line 3", "output": TEXT}``.
+Answers: ``{"ok": true, "value": ..., "output": TEXT, "id": ID}`` or
+``{"ok": false, "error": "Type: message", "where": "cell 01.2, line 3", "output": TEXT,
+"id": ID}``, where ID is the request's own random id: an answer written ahead of time
+for a later request cannot carry the right one.
 A forked child first sends ``{"ok": true, "value": "ready"}``, or an error when its
 sandbox could not be set up.
 """
@@ -214,6 +216,7 @@ class Child:
             finally:
                 sys.stdout, sys.stderr = sys.__stdout__, sys.__stderr__
             answer["output"] = self.output.take()
+            answer["id"] = request.get("id")
             codec.write_message(resp_fd, answer, already_plain=True)
 
 

@@ -17,6 +17,7 @@ that dies, ends that child; the caller decides whether to start a new one.
 
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -309,8 +310,9 @@ class StudentProcess:
             detail = f"the student process exited with code {ending.split()[1]}"
         return ChildDied("crashed", detail)
 
-    def read_answer(self, deadline):
-        """Read one answer, bounded by the output limit; raises as :meth:`request`."""
+    def read_answer(self, deadline, request_id=None):
+        """Read one answer, bounded by the output limit, that answers ``request_id``;
+        raises as :meth:`request`."""
         try:
             answer = codec.read_message(self._resp, deadline, limit=self.limits.output)
         except TimeoutError:
@@ -327,6 +329,9 @@ class StudentProcess:
         if not isinstance(answer, dict) or not isinstance(answer.get("ok"), bool):
             self.stop()
             raise ChildDied("garbled", "the student process sent an answer of the wrong form")
+        if request_id is not None and answer.get("id") != request_id:
+            self.stop()
+            raise ChildDied("garbled", "the student process sent an answer to another request")
         return answer
 
     def request(self, message, timeout=30.0):
@@ -339,6 +344,8 @@ class StudentProcess:
         if not self.alive:
             raise ChildDied("not-running", "the student process is not running")
         deadline = time.monotonic() + timeout
+        request_id = secrets.token_hex(16)
+        message = {**message, "id": request_id}
         try:
             codec.write_message(self._req, message, deadline=deadline)
         except TimeoutError:
@@ -347,7 +354,7 @@ class StudentProcess:
         except BrokenPipeError:
             raise self._died() from None
         try:
-            answer = self.read_answer(deadline)
+            answer = self.read_answer(deadline, request_id)
         except TimeoutError:
             raise TimeoutError(f"no answer within {timeout:g} s") from None
         output = clean_text(answer.get("output"), OUTPUT_CHARS)
