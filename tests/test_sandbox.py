@@ -4,8 +4,10 @@ import base64
 import io
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -598,3 +600,21 @@ def test_an_answer_written_ahead_for_a_later_request_is_refused(child):
     with pytest.raises(ChildDied) as info:
         child.exec_cell("t.1", source)
     assert info.value.status == "garbled"
+
+
+def test_packages_under_tmp_stay_importable(tmp_path):
+    """A virtual environment (or a clone of the course) under /tmp is exposed over the
+    sandbox's private /tmp, not hidden by it."""
+    packages = Path(tempfile.mkdtemp(prefix="site-", dir="/tmp"))
+    try:
+        (packages / "tmp_module_probe").mkdir()
+        (packages / "tmp_module_probe" / "__init__.py").write_text("VALUE = 7\n")
+        os.chmod(packages, 0o755)
+        options = {"preload": (), "sys_path": [*runner.default_sys_path(), str(packages)]}
+        with Zygote(**options) as zygote, zygote.spawn() as process:
+            assert process.run("import tmp_module_probe\nresult = tmp_module_probe.VALUE") == 7
+            process.exec_cell("w", "open('/tmp/mine.txt', 'w').write('scratch still works')")
+            with pytest.raises(StudentCodeError, match="Read-only file system|Permission denied"):
+                process.exec_cell("x", f"open({str(packages / 'x.py')!r}, 'w').write('no')")
+    finally:
+        shutil.rmtree(packages)

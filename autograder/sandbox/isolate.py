@@ -216,15 +216,8 @@ def build_root(root, policy):
     _mount(
         "tmpfs", root, "tmpfs", MS_NOSUID | MS_NODEV, "mode=0755,size=1m,nr_inodes=4096", "new root"
     )
-    exposed = []
-    for path in sorted(policy["expose"], key=lambda p: len(os.path.realpath(p))):
-        _expose(root, path, exposed)
-    for path in policy.get("mask", ()):
-        if os.path.isdir(root + path):
-            _mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
-    for name in DEVICES:
-        target = _place(root, f"/dev/{name}", directory=False)
-        _mount(f"/dev/{name}", target, None, MS_BIND, what=f"bind /dev/{name}")
+    # the scratch first: an exposed directory under /tmp (a virtual environment there)
+    # is then mounted on top of it instead of being hidden by it
     scratch = _place(root, SCRATCH)
     _mount(
         "tmpfs",
@@ -234,6 +227,15 @@ def build_root(root, policy):
         f"mode=1777,size={int(limits['scratch'])},nr_inodes={SCRATCH_INODES}",
         "mount scratch",
     )
+    exposed = []
+    for path in sorted(policy["expose"], key=lambda p: len(os.path.realpath(p))):
+        _expose(root, path, exposed)
+    for path in policy.get("mask", ()):
+        if os.path.isdir(root + path):
+            _mount("tmpfs", root + path, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV, "size=4k")
+    for name in DEVICES:
+        target = _place(root, f"/dev/{name}", directory=False)
+        _mount(f"/dev/{name}", target, None, MS_BIND, what=f"bind /dev/{name}")
     os.symlink(SCRATCH, root + "/dev/shm")
     _place(root, "/proc")
     _place(root, "/etc")
