@@ -20,16 +20,30 @@ from autograder.sandbox.runner import ChildDied, StudentCodeError, Zygote
 REPO = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(scope="module")
-def light_zygote():
-    with Zygote(preload=("numpy", "IPython.core.inputtransformer2")) as zygote:
-        yield zygote
+def _zygote_fixture(**options):
+    """A module-wide zygote made with ``options``."""
+
+    @pytest.fixture(scope="module")
+    def zygote():
+        with Zygote(**options) as made:
+            yield made
+
+    return zygote
 
 
-@pytest.fixture
-def child(light_zygote):
-    with light_zygote.spawn() as process:
-        yield process
+def _child_fixture(zygote_name):
+    """A fresh child of the zygote fixture ``zygote_name`` for each test."""
+
+    @pytest.fixture
+    def child(request):
+        with request.getfixturevalue(zygote_name).spawn() as process:
+            yield process
+
+    return child
+
+
+light_zygote = _zygote_fixture(preload=("numpy", "IPython.core.inputtransformer2"))
+child = _child_fixture("light_zygote")
 
 
 def test_calls_a_student_function_and_returns_an_array(child):
@@ -262,16 +276,8 @@ def test_jupyter_display_and_stream_attributes_work(child):
 SMALL = runner.Limits(memory=512 * runner.MIB, processes=16, scratch=8 * runner.MIB, cpu=3)
 
 
-@pytest.fixture(scope="module")
-def limited_zygote():
-    with Zygote(preload=("numpy",), limits=SMALL) as zygote:
-        yield zygote
-
-
-@pytest.fixture
-def limited(limited_zygote):
-    with limited_zygote.spawn() as process:
-        yield process
+limited_zygote = _zygote_fixture(preload=("numpy",), limits=SMALL)
+limited = _child_fixture("limited_zygote")
 
 
 def test_a_child_sees_only_its_own_processes_and_no_capability(child):

@@ -326,16 +326,14 @@ def _drop_capabilities():
 
 
 def _wait_for(pid):
-    """Reap children until ``pid`` ends; its exit code, or 128 + the signal that ended it."""
+    """Reap children until ``pid`` ends; its raw wait status (None if it was not ours)."""
     while True:
         try:
             done, status = os.waitpid(-1, 0)
         except ChildProcessError:
-            return 0
+            return None
         if done == pid:
-            if os.WIFSIGNALED(status):
-                return 128 + os.WTERMSIG(status)
-            return os.waitstatus_to_exitcode(status)
+            return status
 
 
 def _supervise(pid):
@@ -347,18 +345,12 @@ def _supervise(pid):
 def _init(student, status_fd):
     """PID 1: reap every process until the student's ends; report how it ended (its raw
     wait status, which the student cannot fake); then end, and the namespace with it."""
-    while True:
-        try:
-            done, status = os.waitpid(-1, 0)
-        except ChildProcessError:
-            os._exit(0)
-        if done == student:
-            break
-    if os.WIFSIGNALED(status):
-        report = f"signal {os.WTERMSIG(status)}\n"
-    else:
-        report = f"exit {os.waitstatus_to_exitcode(status)}\n"
-    if status_fd is not None:
+    status = _wait_for(student)
+    if status is not None and status_fd is not None:
+        if os.WIFSIGNALED(status):
+            report = f"signal {os.WTERMSIG(status)}\n"
+        else:
+            report = f"exit {os.waitstatus_to_exitcode(status)}\n"
         try:
             os.write(status_fd, report.encode())
         except OSError:
