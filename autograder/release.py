@@ -1,7 +1,9 @@
 """``make release``: regenerate ``release/<assignment>/`` from ``source/`` with nbgrader.
 
 Runs nbgrader's generate_assignment in a scratch copy of the course (so the repository
-gets no gradebook), then replaces ``release/<assignment>/`` with what it produced.
+gets no gradebook), adds the students' helper package ``course_helpers`` (from
+``student/``; it holds no reference solution), then replaces ``release/<assignment>/``
+with the result. nbgrader's release and fetch copy the whole folder, helpers included.
 """
 
 import shutil
@@ -12,6 +14,7 @@ from pathlib import Path
 from autograder import nbgrader_bridge
 
 REPO = Path(__file__).resolve().parents[1]
+HELPERS = "course_helpers"
 
 
 def generate_release(assignment, repo=REPO, scratch=None):
@@ -20,7 +23,13 @@ def generate_release(assignment, repo=REPO, scratch=None):
     shutil.copy(repo / "nbgrader_config.py", scratch / "nbgrader_config.py")
     shutil.copytree(repo / "source" / assignment, scratch / "source" / assignment)
     nbgrader_bridge.generate_assignment(scratch, assignment)
-    return scratch / "release" / assignment
+    release = scratch / "release" / assignment
+    shutil.copytree(
+        repo / "student" / HELPERS,
+        release / HELPERS,
+        ignore=shutil.ignore_patterns("__pycache__", "*.pyc"),
+    )
+    return release
 
 
 def main(argv=None):

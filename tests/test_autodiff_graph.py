@@ -8,14 +8,19 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
+from course_helpers.graph import draw_graph as draw_order  # noqa: E402
 
-from course_utils.autodiff import Var, draw_graph, sin  # noqa: E402
+from course_utils.autodiff import Var, sin, topological_order  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
 def close_figures():
     yield
     plt.close("all")
+
+
+def draw_graph(output, **options):
+    return draw_order(topological_order(output), **options)
 
 
 def lecture_graph():
@@ -58,3 +63,11 @@ def test_draws_into_given_axes_and_marks_constants():
     fig.canvas.draw()
     assert sorted(t.get_text().split("\n")[0] for t in ax.texts) == ["*", "const", "x"]
     assert len(ax.patches) == 3 + 2
+
+
+def test_refuses_an_order_with_a_node_before_its_parent():
+    x, y, z = lecture_graph()
+    with pytest.raises(ValueError, match="comes before its parent"):
+        draw_order(list(reversed(topological_order(z))))
+    with pytest.raises(ValueError, match="no nodes"):
+        draw_order([])

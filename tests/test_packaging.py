@@ -100,3 +100,65 @@ def test_ci_runs_the_readme_test_command():
     ci = (ROOT / ".ci" / "run").read_text()
     assert "make test" in readme
     assert re.search(r"^make test$", ci, re.MULTILINE), ".ci/run must run `make test`"
+
+
+STUDENT_PACKAGES = {"numpy", "matplotlib", "torch", "tqdm", "jupyterlab"}
+# import name -> the student package that provides it (IPython comes with JupyterLab)
+PROVIDED_BY = {"IPython": "jupyterlab", "mpl_toolkits": "matplotlib"}
+
+
+def _student_requirements():
+    lines = (ROOT / "requirements-student.txt").read_text().splitlines()
+    pip = {
+        Requirement(r).name.lower(): str(Requirement(r).specifier)
+        for r in (line.strip() for line in lines)
+        if r and not r.startswith("#")
+    }
+    env = yaml.safe_load((ROOT / "environment-student.yml").read_text())
+    sections = [d["pip"] for d in env["dependencies"] if isinstance(d, dict) and "pip" in d]
+    conda = {Requirement(r).name.lower(): str(Requirement(r).specifier) for r in sections[0]}
+    return pip, conda
+
+
+def test_the_student_environment_lists_exactly_what_students_need():
+    pip, conda = _student_requirements()
+    assert pip == conda
+    assert set(pip) == STUDENT_PACKAGES
+    course = _pyproject_requirements()
+    assert {name: course[name] for name in pip} == pip, "versions differ from pyproject.toml"
+
+
+def _imported_modules(code):
+    import ast
+
+    try:
+        tree = ast.parse(code)
+    except SyntaxError:
+        return set()
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_every_release_import_is_in_the_student_environment():
+    import sys
+
+    import nbformat
+    from IPython.core.inputtransformer2 import TransformerManager
+
+    imported = set()
+    for path in (ROOT / "release").rglob("*"):
+        if path.suffix == ".py":
+            imported |= _imported_modules(path.read_text())
+        elif path.suffix == ".ipynb":
+            for cell in nbformat.read(path, as_version=4).cells:
+                if cell.cell_type == "code":
+                    imported |= _imported_modules(TransformerManager().transform_cell(cell.source))
+    assert {"numpy", "torch", "matplotlib", "course_helpers"} <= imported
+    third_party = imported - set(sys.stdlib_module_names) - {"course_helpers"}
+    unlisted = {m for m in third_party if PROVIDED_BY.get(m, m) not in STUDENT_PACKAGES}
+    assert not unlisted, f"release code imports {unlisted}, which students do not install"

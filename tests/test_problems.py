@@ -6,15 +6,12 @@ import math
 import numpy as np
 import pytest
 import torch
-
-from course_utils import optim as course_optim
-from course_utils.problems import (
+from course_helpers.problems import (
     Beale,
     IllConditionedQuadratic,
     MonkeySaddle,
     Rosenbrock,
     Saddle,
-    adagrad_effective_lr,
     make_linear_regression,
     make_logistic_regression,
     make_sparse_regression,
@@ -23,6 +20,9 @@ from course_utils.problems import (
     reddi_loss,
     run_online,
 )
+
+from course_utils import optim as course_optim
+from course_utils.optim.adagrad import adagrad_effective_lr
 
 # Each surface written again in torch from its textbook formula, as the oracle.
 TORCH_FORMULAS = {

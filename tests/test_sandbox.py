@@ -86,6 +86,25 @@ def test_reference_solutions_cannot_be_imported(child):
             child.exec_cell("t.1", f"import {package}")
 
 
+def test_the_refusal_names_what_answers_may_import(child):
+    with pytest.raises(StudentCodeError, match="may import the standard library, numpy"):
+        child.exec_cell("t.1", "from course_utils.optim import functional")
+
+
+def test_the_students_helpers_import_and_their_folder_holds_nothing_else(child):
+    import course_helpers
+
+    root = str(Path(course_helpers.__file__).resolve().parents[1])
+    seen = child.run(
+        "import os\n"
+        "from course_helpers.problems import Rosenbrock\n"
+        "from course_helpers.graph import draw_graph\n"
+        "result = [Rosenbrock().value([1.0, 1.0]).tolist(), sorted(os.listdir(root))]",
+        root=root,
+    )
+    assert seen == [0.0, ["course_helpers"]]
+
+
 def test_objects_that_claim_equality_cannot_cross(child):
     child.exec_cell("t.1", "class Liar:\n    def __eq__(self, other):\n        return True\n")
     with pytest.raises(StudentCodeError, match="cannot send a value of type Liar"):

@@ -107,7 +107,13 @@ class BlockImports(importlib.abc.MetaPathFinder):
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname.split(".")[0] in self.blocked:
-            raise ImportError(f"{fullname} is not available while your notebook is graded")
+            raise ImportError(
+                f"{fullname} is not available while your notebook is graded: it holds the "
+                "reference solutions, not part of the notebook. Answer cells may import the "
+                "standard library, numpy, and where the notebook's rules say so torch and "
+                "matplotlib; experiment cells may also use course_helpers, which comes with "
+                "the notebook."
+            )
         return None
 
 

@@ -15,6 +15,7 @@ that does not answer before its timeout, an answer over the output limit, or a c
 that dies, ends that child; the caller decides whether to start a new one.
 """
 
+import importlib.util
 import json
 import os
 import secrets
@@ -115,10 +116,20 @@ class Answer:
     output: str = ""
 
 
+STUDENT_PACKAGES = ("course_helpers",)
+
+
 def default_sys_path():
-    """Where student code may import installed packages from (not the course's own)."""
+    """Where student code may import packages from: the installed ones (not the course's
+    own) and the folder of the students' helpers, which holds nothing else (``student/`` of
+    a checkout; site-packages when the course is installed)."""
     paths = sysconfig.get_paths()
-    return list(dict.fromkeys([paths["purelib"], paths["platlib"]]))
+    entries = [paths["purelib"], paths["platlib"]]
+    for package in STUDENT_PACKAGES:
+        spec = importlib.util.find_spec(package)
+        if spec is not None and spec.origin:
+            entries.append(os.path.dirname(os.path.dirname(spec.origin)))
+    return list(dict.fromkeys(entries))
 
 
 def resolve_sandbox(mode):

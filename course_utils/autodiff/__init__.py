@@ -9,13 +9,13 @@ asks students to rebuild.
   ``Var`` and ``Tensor`` (``functions``).
 - ``jacobian_forward``, ``jacobian_reverse``: Jacobians by n or m passes (``jacobian``).
 - ``numerical_gradient``, ``gradient_check``: central differences (``gradcheck``).
-- ``draw_graph``: matplotlib drawing of a ``Var`` graph (``graph``).
+
+The drawing of a ``Var`` graph is a student helper: ``course_helpers.graph.draw_graph``.
 """
 
 from course_utils.autodiff.forward import Dual, derivative
 from course_utils.autodiff.functions import cos, exp, log, relu, sigmoid, sin, tanh
 from course_utils.autodiff.gradcheck import gradient_check, numerical_gradient
-from course_utils.autodiff.graph import draw_graph
 from course_utils.autodiff.jacobian import jacobian_forward, jacobian_reverse
 from course_utils.autodiff.mlp import MLP, train_mlp
 from course_utils.autodiff.reverse import Var, topological_order
@@ -28,7 +28,6 @@ __all__ = [
     "Var",
     "cos",
     "derivative",
-    "draw_graph",
     "exp",
     "gradient_check",
     "jacobian_forward",

@@ -4,13 +4,15 @@
   :func:`load_cifar10` (official python batches), :func:`normalize`,
   :func:`synthetic_cifar10` (a learnable stand-in for offline runs).
 - :mod:`~course_utils.cifar10.augmentation`: random crop, flip and cutout of a whole batch.
-- :mod:`~course_utils.cifar10.models`: :class:`FastNet` (default) and :class:`ResNet18`.
+- :mod:`~course_helpers.cifar10.models`: :class:`FastNet` (default) and :class:`ResNet18`.
 - :mod:`~course_utils.cifar10.training`: :class:`TrainConfig`, :func:`train`,
   :func:`save_metrics`, and the optimizer and schedule registries.
 
 Command line: ``python -m course_utils.cifar10 train --data-dir DIR`` and
 ``python -m course_utils.cifar10 download --data-dir DIR``.
 """
+
+from course_helpers.cifar10.models import FastNet, ResNet18, build_model
 
 from course_utils.cifar10.augmentation import augment, cutout, random_crop, random_flip
 from course_utils.cifar10.data import (
@@ -25,7 +27,6 @@ from course_utils.cifar10.data import (
     safe_extract,
     synthetic_cifar10,
 )
-from course_utils.cifar10.models import FastNet, ResNet18, build_model
 from course_utils.cifar10.training import (
     OPTIMIZERS,
     SCHEDULES,

@@ -26,12 +26,12 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
+from course_helpers.cifar10.models import MODELS, build_model
 
 from course_utils import optim, schedules
 from course_utils.cifar10 import distributed
 from course_utils.cifar10.augmentation import PAD_MODES, augment
 from course_utils.cifar10.data import NUM_CLASSES, normalize
-from course_utils.cifar10.models import MODELS, build_model
 
 
 def _sgd(params, *, lr, momentum, weight_decay):

@@ -1,5 +1,6 @@
 """Adagrad, a drop-in for ``torch.optim.Adagrad``."""
 
+import numpy as np
 import torch
 
 from course_utils.optim import _validation
@@ -117,3 +118,16 @@ def _adagrad_foreach(params, grads, states, *, lr, lr_decay, weight_decay, eps, 
     std = torch._foreach_sqrt(sums)
     torch._foreach_add_(std, eps)
     torch._foreach_addcdiv_(params, g, std, minus_clr)
+
+
+def adagrad_effective_lr(sum_sq_grad, lr: float, eps: float = 1e-10) -> np.ndarray:
+    """Per-coordinate step size of Adagrad: lr / (√Gᵢ + eps), where Gᵢ = Σ_s g_{s,i}².
+
+    The update is θᵢ ← θᵢ − lr · gᵢ / (√Gᵢ + eps) with eps outside the square root and
+    G including the current gradient (torch.optim.Adagrad's convention with lr_decay = 0).
+    """
+    if not lr >= 0.0:
+        raise ValueError(f"Invalid learning rate: {lr} (lr must be >= 0)")
+    if not eps >= 0.0:
+        raise ValueError(f"Invalid eps: {eps} (eps must be >= 0)")
+    return lr / (np.sqrt(np.asarray(sum_sq_grad, dtype=np.float64)) + eps)

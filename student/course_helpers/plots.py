@@ -6,7 +6,7 @@ returns the axes it drew on (``ax.figure`` is the figure). Nothing here selects 
 so the functions work under the inline notebook backend and under Agg alike.
 
 A surface ``f`` is evaluated on a grid as ``f(np.stack([X, Y]))``: the coordinates run along
-axis 0, so both the problems of :mod:`course_utils.problems` and plain functions written as
+axis 0, so both the problems of :mod:`course_helpers.problems` and plain functions written as
 ``lambda p: p[0] ** 2 + 10 * p[1] ** 2`` work.
 """
 
@@ -218,7 +218,7 @@ def plot_loss_curves(
 
     Each history holds ``"loss"`` and ``"time"`` with one entry per epoch boundary, the
     first usually epoch 0 before training (the format returned by
-    :func:`course_utils.batching.minibatch_gd`); ``time`` is cumulative seconds. The right
+    ``minibatch_gd`` of assignment 02); ``time`` is cumulative seconds. The right
     panel shows that the method with the fastest epochs is not always the fastest to a given
     loss. ``log`` puts the loss on a logarithmic axis. Returns the two axes.
     """

@@ -5,7 +5,7 @@ Two-dimensional surfaces
     and :class:`MonkeySaddle` share one interface: ``value(x)`` and ``grad(x)`` take a point
     whose coordinates run along axis 0, so ``value(np.array([x, y]))`` is a number and
     ``value(np.stack([X, Y]))`` evaluates a whole grid (what the contour plots in
-    :mod:`course_utils.plots` do). Each carries a suggested start ``x0``, a plot window
+    :mod:`course_helpers.plots` do). Each carries a suggested start ``x0``, a plot window
     ``xlim``/``ylim``, its critical point ``stationary_point`` and, where that point is the
     minimum, ``minimizer`` and ``minimum``.
 
@@ -17,7 +17,7 @@ Online convex counterexample
 Sparse features
     :func:`make_sparse_regression` builds a regression where most features are rarely
     non-zero yet informative, the setting in which Adagrad's per-coordinate step sizes
-    (:func:`adagrad_effective_lr`) beat a single global learning rate.
+    beat a single global learning rate.
 
 Synthetic data
     :func:`make_linear_regression` and :func:`make_logistic_regression`.
@@ -27,8 +27,6 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
-
-from course_utils.batching import linear_regression_loss_grad
 
 
 def _point(x) -> np.ndarray:
@@ -350,8 +348,7 @@ class SparseRegression:
     while along a dense one it is about 1, so a single learning rate small enough for the
     dense features is far too small for the rare ones. Adagrad divides each coordinate's
     step by the root of that coordinate's accumulated squared gradients, which stays small
-    for rare features, giving them a larger effective learning rate
-    (:func:`adagrad_effective_lr`).
+    for rare features, giving them a larger effective learning rate.
     """
 
     X: np.ndarray
@@ -365,10 +362,17 @@ class SparseRegression:
         return np.mean(self.X != 0, axis=0)
 
     def value(self, w) -> float:
-        return linear_regression_loss_grad(np.asarray(w, dtype=np.float64), self.X, self.y)[0]
+        residual = self.X @ np.asarray(w, dtype=np.float64) - self.y
+        return float(0.5 * np.mean(residual**2))
 
     def grad(self, w) -> np.ndarray:
-        return linear_regression_loss_grad(np.asarray(w, dtype=np.float64), self.X, self.y)[1]
+        # Differentiated by torch's autograd, so this file shows no gradient formula.
+        import torch
+
+        w = torch.tensor(np.asarray(w, dtype=np.float64), requires_grad=True)
+        residual = torch.from_numpy(self.X) @ w - torch.from_numpy(self.y)
+        (0.5 * (residual**2).mean()).backward()
+        return w.grad.numpy()
 
 
 def make_sparse_regression(
@@ -398,19 +402,6 @@ def make_sparse_regression(
     w_true = rng.standard_normal(num_dense + num_rare)
     y = X @ w_true + noise * rng.standard_normal(n)
     return SparseRegression(X=X, y=y, w_true=w_true, num_dense=num_dense)
-
-
-def adagrad_effective_lr(sum_sq_grad, lr: float, eps: float = 1e-10) -> np.ndarray:
-    """Per-coordinate step size of Adagrad: lr / (√Gᵢ + eps), where Gᵢ = Σ_s g_{s,i}².
-
-    The update is θᵢ ← θᵢ − lr · gᵢ / (√Gᵢ + eps) with eps outside the square root and
-    G including the current gradient (torch.optim.Adagrad's convention with lr_decay = 0).
-    """
-    if not lr >= 0.0:
-        raise ValueError(f"Invalid learning rate: {lr} (lr must be >= 0)")
-    if not eps >= 0.0:
-        raise ValueError(f"Invalid eps: {eps} (eps must be >= 0)")
-    return lr / (np.sqrt(np.asarray(sum_sq_grad, dtype=np.float64)) + eps)
 
 
 def make_linear_regression(n: int, d: int, noise: float = 0.1, seed: int = 0):

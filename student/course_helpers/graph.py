@@ -1,4 +1,8 @@
-"""Drawing of the computation graph recorded by ``Var``.
+"""Drawing of a computation graph recorded by a ``Var`` class (assignment 01).
+
+The nodes to draw come in the order of your ``topological_order(output)`` (every node after
+its parents); a node needs the attributes ``value``, ``grad``, ``parents``, ``op`` and
+``name`` of the notebook's ``Var``.
 
 Nodes are placed in layers by depth, the length of the longest path from an input:
 inputs sit in layer 0 on the left and every node lies to the right of all its parents, so
@@ -8,8 +12,6 @@ backward pass walks the same edges right to left.
 
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
-
-from course_utils.autodiff.reverse import topological_order
 
 _BOX_WIDTH = 0.7
 _BOX_HEIGHT = 0.5
@@ -41,16 +43,31 @@ def _layout(order):
     return positions
 
 
-def draw_graph(output, ax=None, show_grad=False):
-    """Draw the graph that ends in the ``Var`` ``output`` and return the Axes.
+def draw_graph(order, ax=None, show_grad=False):
+    """Draw the graph whose nodes are ``order`` and return the Axes.
+
+    ``order`` lists every node of the graph, each after its parents, ending with the
+    output, as ``topological_order(output)`` returns them; the last node is highlighted.
 
     Each node is a box (one patch) labelled with one text: its op (or its name for an
     input, "const" for a constant), its value and, with ``show_grad=True``, its adjoint
     as left by the last ``backward()``. Each edge parent -> child is one arrow patch.
     """
+    order = list(order)
+    if not order:
+        raise ValueError("Invalid order: no nodes (pass topological_order(output))")
+    seen = set()
+    for node in order:
+        missing = [p for p in node.parents if p not in seen]
+        if missing:
+            raise ValueError(
+                f"Invalid order: node {node!r} comes before its parent {missing[0]!r} "
+                "(every node must come after its parents, as topological_order returns them)"
+            )
+        seen.add(node)
+    output = order[-1]
     if ax is None:
         _, ax = plt.subplots(figsize=(6, 4))
-    order = topological_order(output)
     positions = _layout(order)
     for node in order:
         x, y = positions[node]
