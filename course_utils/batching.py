@@ -14,8 +14,8 @@ Loss convention: the mini-batch loss is the MEAN over the batch, as in torch's
 is b times larger, so the two conventions take the same step when lr_sum = lr_mean / b.
 With the mean, a learning rate that works for one batch size stays sensible for another.
 
-Every ``loss_grad_fn`` in this module has the signature
-``loss_grad_fn(theta, X_batch, y_batch) -> (loss, grad)`` and returns the mean loss over the
+Every ``loss_grad`` in this module has the signature
+``loss_grad(theta, X_batch, y_batch) -> (loss, grad)`` and returns the mean loss over the
 batch and its gradient with respect to ``theta`` (same shape as ``theta``).
 """
 
@@ -69,7 +69,7 @@ def batch_indices(
 
 
 def accumulated_gradient(
-    loss_grad_fn: LossGradFn,
+    loss_grad: LossGradFn,
     theta: np.ndarray,
     X_batch: np.ndarray,
     y_batch: np.ndarray,
@@ -99,7 +99,7 @@ def accumulated_gradient(
     grad = np.zeros_like(theta, dtype=np.float64)
     for start in range(0, b, micro_batch_size):
         stop = min(start + micro_batch_size, b)
-        micro_loss, micro_grad = loss_grad_fn(theta, X_batch[start:stop], y_batch[start:stop])
+        micro_loss, micro_grad = loss_grad(theta, X_batch[start:stop], y_batch[start:stop])
         weight = (stop - start) / b
         loss += weight * micro_loss
         grad += weight * np.asarray(micro_grad)
@@ -107,7 +107,7 @@ def accumulated_gradient(
 
 
 def minibatch_gd(
-    loss_grad_fn: LossGradFn,
+    loss_grad: LossGradFn,
     theta0,
     X: np.ndarray,
     y: np.ndarray,
@@ -175,10 +175,10 @@ def minibatch_gd(
         for idx in batch_indices(len(X), batch_size, shuffle=shuffle, rng=rng, drop_last=drop_last):
             start = time.perf_counter()
             if micro_batch_size is None:
-                batch_loss, grad = loss_grad_fn(theta, X[idx], y[idx])
+                batch_loss, grad = loss_grad(theta, X[idx], y[idx])
             else:
                 batch_loss, grad = accumulated_gradient(
-                    loss_grad_fn, theta, X[idx], y[idx], micro_batch_size
+                    loss_grad, theta, X[idx], y[idx], micro_batch_size
                 )
             theta = theta - lr * np.asarray(grad)
             elapsed += time.perf_counter() - start
@@ -193,7 +193,7 @@ def minibatch_gd(
 
 
 def gradient_variance(
-    loss_grad_fn: LossGradFn,
+    loss_grad: LossGradFn,
     theta: np.ndarray,
     X: np.ndarray,
     y: np.ndarray,
@@ -223,16 +223,36 @@ def gradient_variance(
             f"<= n = {n})"
         )
     generator = _as_generator(rng)
-    full_grad = np.asarray(loss_grad_fn(theta, X, y)[1])
+    full_grad = np.asarray(loss_grad(theta, X, y)[1])
     estimates = np.empty(len(batch_sizes))
     for k, b in enumerate(batch_sizes):
         total = 0.0
         for _ in range(num_samples):
             idx = generator.choice(n, size=b, replace=replace)
-            g = np.asarray(loss_grad_fn(theta, X[idx], y[idx])[1])
+            g = np.asarray(loss_grad(theta, X[idx], y[idx])[1])
             total += float(np.sum((g - full_grad) ** 2))
         estimates[k] = total / num_samples
     return estimates
+
+
+def predicted_gradient_variance(per_example_grads, batch_size: int, replace: bool = False) -> float:
+    """Variance of the mini-batch gradient predicted from the per-example gradients.
+
+    With ``G`` the n per-example gradients (one per row) and σ² = (1/n) Σᵢ ‖gᵢ − ḡ‖² their
+    total variance, the mean of a batch of b examples drawn with replacement has
+    E‖ĝ_b − ḡ‖² = σ²/b; drawn without replacement (the usual shuffled epoch) the finite-
+    population correction multiplies it by (n − b)/(n − 1), which is 0 for the full batch.
+    """
+    G = np.asarray(per_example_grads, dtype=np.float64)
+    n = len(G)
+    batch_size = _check_positive_int("batch_size", batch_size)
+    if not replace and batch_size > n:
+        raise ValueError(
+            f"Invalid batch_size: {batch_size} (without replacement it must be <= n = {n})"
+        )
+    sigma2 = float(np.sum((G - G.mean(axis=0)) ** 2)) / n
+    factor = 1.0 if replace else ((n - batch_size) / (n - 1) if n > 1 else 0.0)
+    return sigma2 / batch_size * factor
 
 
 def linear_regression_loss_grad(

@@ -8,8 +8,8 @@ matplotlib.use("Agg")
 
 import matplotlib.pyplot as plt  # noqa: E402
 import pytest  # noqa: E402
-from course_helpers.graph import draw_graph as draw_order  # noqa: E402
 
+from course_helpers.graph import draw_graph as draw_order  # noqa: E402
 from course_utils.autodiff import Var, sin, topological_order  # noqa: E402
 
 

@@ -13,14 +13,14 @@ import matplotlib.image as mpimg
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.contour import ContourSet
+
 from course_helpers.plots import (
     animate_trajectories,
     plot_loss_curves,
     plot_schedules,
     plot_trajectories,
 )
-from matplotlib.contour import ContourSet
-
 from course_utils.batching import linear_regression_loss_grad, minibatch_gd
 
 

@@ -6,6 +6,7 @@ import math
 import numpy as np
 import pytest
 import torch
+
 from course_helpers.problems import (
     Beale,
     IllConditionedQuadratic,
@@ -20,7 +21,6 @@ from course_helpers.problems import (
     reddi_loss,
     run_online,
 )
-
 from course_utils import optim as course_optim
 from course_utils.optim.adagrad import adagrad_effective_lr
 

@@ -16,53 +16,7 @@ import torch
 from autograder.checking import expect_close, expect_equal, expect_true, task
 from course_utils.optim import SWATS, momentum
 
-REFERENCE_SETUP = """
-import numpy as np
-
-from course_utils.optim import functional as _functional
-from course_utils.optim import momentum as _momentum
-
-
-def sgd_step(theta, grad, state, *, lr, momentum=0.0, dampening=0.0, weight_decay=0.0):
-    return _functional.sgd_update(theta, grad, state, lr=lr, momentum=momentum,
-                                  dampening=dampening, weight_decay=weight_decay)
-
-
-def nesterov_step(theta, grad, state, *, lr, momentum, weight_decay=0.0):
-    return _functional.sgd_update(theta, grad, state, lr=lr, momentum=momentum, nesterov=True,
-                                  weight_decay=weight_decay)
-
-
-def momentum_goodfellow_step(theta, velocity, grad, *, lr, alpha):
-    return _momentum.momentum_goodfellow(theta, velocity, grad, lr=lr, alpha=alpha)
-
-
-def momentum_ema_step(theta, velocity, grad, *, lr, beta):
-    return _momentum.momentum_ema(theta, velocity, grad, lr=lr, beta=beta)
-
-
-adagrad_step = _functional.adagrad_update
-rmsprop_step = _functional.rmsprop_update
-adam_step = _functional.adam_update
-
-
-def adamw_step(theta, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2,
-               amsgrad=False):
-    return _functional.adam_update(theta, grad, state, lr=lr, betas=betas, eps=eps,
-                                   weight_decay=weight_decay, amsgrad=amsgrad,
-                                   decoupled_weight_decay=True)
-
-
-def swats_criterion(p, g, lambda_avg, k, *, beta2=0.999, switch_tol=1e-9):
-    p_dot_g = float(np.dot(np.ravel(p), np.ravel(g)))
-    if p_dot_g == 0.0:
-        return None, lambda_avg, None, False
-    gamma = float(np.dot(np.ravel(p), np.ravel(p))) / -p_dot_g
-    lambda_avg = beta2 * lambda_avg + (1 - beta2) * gamma
-    sgd_lr = lambda_avg / (1 - beta2**k)
-    switch = k > 1 and abs(sgd_lr - gamma) < switch_tol and sgd_lr > 0
-    return gamma, lambda_avg, sgd_lr, bool(switch)
-"""
+REFERENCE_SETUP = "from course_utils.answers.optimizers import *"
 
 RTOL = 1e-8
 ATOL = 1e-12

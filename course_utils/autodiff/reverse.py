@@ -1,18 +1,14 @@
 """Reverse-mode automatic differentiation on scalars.
 
-Every operation on ``Var`` objects creates a new node that remembers its parents and a
-small ``_backward`` closure. For an output s and a node w with parents u, the closure adds
-w's contribution to the adjoint ``u.grad = ds/du``:
-
-    u.grad += (dw/du) * w.grad
-
-Because a node may feed several others, its adjoint is the sum over all its uses,
+Every operation on ``Var`` objects creates a new node that records its ``parents`` and,
+for each parent u, the local derivative dw/du of the new node w (``local_grads``). For an
+output s, the adjoint of a node u is the sum over all its uses,
 
     ds/du = sum_i (dw_i/du) (ds/dw_i),
 
-which is why closures accumulate with ``+=`` and never assign. ``backward`` visits the
-nodes in reverse topological order, so each node's adjoint is complete before it is
-passed on to its parents. For the lecture example ``a = x*y, b = sin x, z = a + b``:
+so ``backward`` visits the nodes in reverse topological order and each node adds
+``local_grad * node.grad`` to each parent's adjoint: when a node is reached, its adjoint is
+complete. For the lecture example ``a = x*y, b = sin x, z = a + b``:
 
     z.grad = 1,  a.grad = b.grad = 1,  y.grad = x,  x.grad = y * 1 + cos(x) * 1
 
@@ -63,19 +59,25 @@ class Var:
     """A scalar node of a computation graph, with value ``value`` and adjoint ``grad``.
 
     ``Var(2.0, name="x")`` makes an input; arithmetic and the functions of
-    ``course_utils.autodiff`` make new nodes with ``parents`` and ``op`` recorded.
-    Real numbers mixed into an expression become constant input nodes.
+    ``course_utils.autodiff`` make new nodes with ``parents``, ``local_grads`` (d this /
+    d parent, one per parent) and ``op`` recorded. Real numbers mixed into an expression
+    become constant input nodes.
     """
 
     __array_ufunc__ = None
 
-    def __init__(self, value, name="", *, parents=(), op=""):
+    def __init__(self, value, name="", parents=(), local_grads=(), op=""):
         self.value = float(value)
         self.grad = 0.0
         self.name = name
-        self.parents = parents
+        self.parents = tuple(parents)
+        self.local_grads = tuple(local_grads)
         self.op = op
-        self._backward = lambda: None
+        if len(self.parents) != len(self.local_grads):
+            raise ValueError(
+                f"Invalid node: {len(self.parents)} parents and {len(self.local_grads)} "
+                "local_grads (one local derivative per parent)"
+            )
 
     def __repr__(self):
         return f"Var(value={self.value!r}, grad={self.grad!r}, op={self.op!r})"
@@ -83,29 +85,27 @@ class Var:
     def backward(self):
         """Compute ``node.grad = d self / d node`` for every node of the graph.
 
-        All adjoints of the graph are reset to 0, the output is seeded with 1 and the
-        closures run in reverse topological order. Calling it twice gives the same
-        adjoints (unlike torch, which accumulates into the leaves' ``.grad``).
+        All adjoints of the graph are reset to 0, the output is seeded with 1 and each node,
+        in reverse topological order, adds ``local_grad * node.grad`` to its parents. Calling
+        it twice gives the same adjoints (unlike torch, which accumulates into the leaves'
+        ``.grad``).
         """
         order = topological_order(self)
         for node in order:
             node.grad = 0.0
         self.grad = 1.0
         for node in reversed(order):
-            node._backward()
+            for parent, local_grad in zip(node.parents, node.local_grads, strict=True):
+                parent.grad += local_grad * node.grad
+
+    def _unary(self, op, value, local_grad):
+        return Var(value, parents=(self,), local_grads=(local_grad,), op=op)
 
     def __add__(self, other):
         other = _lift(other)
         if other is None:
             return NotImplemented
-        out = Var(self.value + other.value, parents=(self, other), op="+")
-
-        def backward():
-            self.grad += out.grad
-            other.grad += out.grad
-
-        out._backward = backward
-        return out
+        return Var(self.value + other.value, parents=(self, other), local_grads=(1.0, 1.0), op="+")
 
     def __radd__(self, other):
         return self.__add__(other)
@@ -114,14 +114,7 @@ class Var:
         other = _lift(other)
         if other is None:
             return NotImplemented
-        out = Var(self.value - other.value, parents=(self, other), op="-")
-
-        def backward():
-            self.grad += out.grad
-            other.grad -= out.grad
-
-        out._backward = backward
-        return out
+        return Var(self.value - other.value, parents=(self, other), local_grads=(1.0, -1.0), op="-")
 
     def __rsub__(self, other):
         other = _lift(other)
@@ -133,14 +126,12 @@ class Var:
         other = _lift(other)
         if other is None:
             return NotImplemented
-        out = Var(self.value * other.value, parents=(self, other), op="*")
-
-        def backward():
-            self.grad += other.value * out.grad
-            other.grad += self.value * out.grad
-
-        out._backward = backward
-        return out
+        return Var(
+            self.value * other.value,
+            parents=(self, other),
+            local_grads=(other.value, self.value),
+            op="*",
+        )
 
     def __rmul__(self, other):
         return self.__mul__(other)
@@ -149,14 +140,13 @@ class Var:
         other = _lift(other)
         if other is None:
             return NotImplemented
-        out = Var(self.value / other.value, parents=(self, other), op="/")
-
-        def backward():
-            self.grad += out.grad / other.value
-            other.grad -= out.value / other.value * out.grad
-
-        out._backward = backward
-        return out
+        quotient = self.value / other.value
+        return Var(
+            quotient,
+            parents=(self, other),
+            local_grads=(1.0 / other.value, -quotient / other.value),
+            op="/",
+        )
 
     def __rtruediv__(self, other):
         other = _lift(other)
@@ -165,13 +155,7 @@ class Var:
         return other / self
 
     def __neg__(self):
-        out = Var(-self.value, parents=(self,), op="neg")
-
-        def backward():
-            self.grad -= out.grad
-
-        out._backward = backward
-        return out
+        return self._unary("neg", -self.value, -1.0)
 
     def __pow__(self, exponent):
         if isinstance(exponent, Var):
@@ -179,99 +163,50 @@ class Var:
                 raise ValueError(
                     f"u ** v with a Var exponent needs a positive base u, got {self.value!r}"
                 )
-            out = Var(self.value**exponent.value, parents=(self, exponent), op="**")
-
-            def backward():
-                self.grad += exponent.value * self.value ** (exponent.value - 1) * out.grad
-                exponent.grad += out.value * math.log(self.value) * out.grad
-
-            out._backward = backward
-            return out
+            value = self.value**exponent.value
+            return Var(
+                value,
+                parents=(self, exponent),
+                local_grads=(
+                    exponent.value * self.value ** (exponent.value - 1),
+                    value * math.log(self.value),
+                ),
+                op="**",
+            )
         if not isinstance(exponent, numbers.Real):
             return NotImplemented
         c = float(exponent)
-        out = Var(math.pow(self.value, c), parents=(self,), op=f"**{c:g}")
-
-        def backward():
-            if c != 0:
-                self.grad += c * math.pow(self.value, c - 1) * out.grad
-
-        out._backward = backward
-        return out
+        slope = c * math.pow(self.value, c - 1) if c != 0 else 0.0
+        return self._unary(f"**{c:g}", math.pow(self.value, c), slope)
 
     def __rpow__(self, base):
         if not isinstance(base, numbers.Real):
             return NotImplemented
         if base <= 0:
             raise ValueError(f"c ** u with a Var exponent needs a positive base c, got {base!r}")
-        out = Var(float(base) ** self.value, parents=(self,), op=f"{base:g}**")
-
-        def backward():
-            self.grad += out.value * math.log(base) * out.grad
-
-        out._backward = backward
-        return out
+        value = float(base) ** self.value
+        return self._unary(f"{base:g}**", value, value * math.log(base))
 
     def sin(self):
-        out = Var(math.sin(self.value), parents=(self,), op="sin")
-
-        def backward():
-            self.grad += math.cos(self.value) * out.grad
-
-        out._backward = backward
-        return out
+        return self._unary("sin", math.sin(self.value), math.cos(self.value))
 
     def cos(self):
-        out = Var(math.cos(self.value), parents=(self,), op="cos")
-
-        def backward():
-            self.grad -= math.sin(self.value) * out.grad
-
-        out._backward = backward
-        return out
+        return self._unary("cos", math.cos(self.value), -math.sin(self.value))
 
     def exp(self):
-        out = Var(math.exp(self.value), parents=(self,), op="exp")
-
-        def backward():
-            self.grad += out.value * out.grad
-
-        out._backward = backward
-        return out
+        value = math.exp(self.value)
+        return self._unary("exp", value, value)
 
     def log(self):
-        out = Var(float_log(self.value), parents=(self,), op="log")
-
-        def backward():
-            self.grad += out.grad / self.value
-
-        out._backward = backward
-        return out
+        return self._unary("log", float_log(self.value), 1.0 / self.value)
 
     def tanh(self):
-        out = Var(math.tanh(self.value), parents=(self,), op="tanh")
-
-        def backward():
-            self.grad += (1.0 - out.value * out.value) * out.grad
-
-        out._backward = backward
-        return out
+        value = math.tanh(self.value)
+        return self._unary("tanh", value, 1.0 - value * value)
 
     def sigmoid(self):
-        out = Var(float_sigmoid(self.value), parents=(self,), op="sigmoid")
-
-        def backward():
-            self.grad += out.value * (1.0 - out.value) * out.grad
-
-        out._backward = backward
-        return out
+        value = float_sigmoid(self.value)
+        return self._unary("sigmoid", value, value * (1.0 - value))
 
     def relu(self):
-        out = Var(float_relu(self.value), parents=(self,), op="relu")
-
-        def backward():
-            if self.value > 0:
-                self.grad += out.grad
-
-        out._backward = backward
-        return out
+        return self._unary("relu", float_relu(self.value), 1.0 if self.value > 0 else 0.0)

@@ -63,7 +63,7 @@ class Tensor:
 
     __array_ufunc__ = None
 
-    def __init__(self, data, *, parents=(), op=""):
+    def __init__(self, data, parents=(), op=""):
         self.data = np.array(data, dtype=np.float64)
         self.grad = np.zeros_like(self.data)
         self.parents = parents

@@ -13,7 +13,6 @@ Command line: ``python -m course_utils.cifar10 train --data-dir DIR`` and
 """
 
 from course_helpers.cifar10.models import FastNet, ResNet18, build_model
-
 from course_utils.cifar10.augmentation import augment, cutout, random_crop, random_flip
 from course_utils.cifar10.data import (
     CIFAR10,

@@ -10,8 +10,8 @@ from dataclasses import fields
 from pathlib import Path
 
 import torch
-from course_helpers.cifar10.models import MODELS
 
+from course_helpers.cifar10.models import MODELS
 from course_utils.cifar10 import distributed
 from course_utils.cifar10.data import DownloadError, download, load_cifar10
 from course_utils.cifar10.training import (

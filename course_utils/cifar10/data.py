@@ -2,6 +2,7 @@
 students' helpers, :mod:`course_helpers.cifar10.data`, re-exported here."""
 
 import torch
+
 from course_helpers.cifar10.data import (  # noqa: F401
     ARCHIVE_NAME,
     CIFAR10,

@@ -26,8 +26,8 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from course_helpers.cifar10.models import MODELS, build_model
 
+from course_helpers.cifar10.models import MODELS, build_model
 from course_utils import optim, schedules
 from course_utils.cifar10 import distributed
 from course_utils.cifar10.augmentation import PAD_MODES, augment

@@ -174,13 +174,34 @@ class SWATS(CourseOptimizer):
             flat_grad = g.reshape(-1).to(torch.float64)
             p_dot_p += torch.dot(flat_step, flat_step).to(p_dot_p.device)
             p_dot_g += torch.dot(flat_step, flat_grad).to(p_dot_g.device)
-        p_dot_p, p_dot_g = float(p_dot_p), float(p_dot_g)
-        if p_dot_g == 0.0:
+        gamma, lambda_avg, sgd_lr, switch = switch_criterion(
+            float(p_dot_p),
+            float(p_dot_g),
+            group["lambda_avg"],
+            group["step"],
+            beta2=beta2,
+            switch_tol=group["switch_tol"],
+        )
+        if gamma is None:
             return
-        k = group["step"]
-        gamma = p_dot_p / -p_dot_g
-        group["gamma"] = gamma
-        group["lambda_avg"] = beta2 * group["lambda_avg"] + (1 - beta2) * gamma
-        sgd_lr = group["lambda_avg"] / (1 - beta2**k)
-        if k > 1 and abs(sgd_lr - gamma) < group["switch_tol"] and sgd_lr > 0:
-            group.update(switched=True, sgd_lr=sgd_lr, switch_step=k, lr_at_switch=lr)
+        group.update(gamma=gamma, lambda_avg=lambda_avg)
+        if switch:
+            group.update(switched=True, sgd_lr=sgd_lr, switch_step=group["step"], lr_at_switch=lr)
+
+
+def switch_criterion(p_dot_p, p_dot_g, lambda_avg, k, *, beta2=0.999, switch_tol=1e-9):
+    r"""One step of SWATS's bookkeeping from the dot products of Adam's step :math:`p_k`.
+
+    ``p_dot_p`` is :math:`p_k^\top p_k`, ``p_dot_g`` is :math:`p_k^\top g_k`, ``lambda_avg``
+    is :math:`\lambda_{k-1}` and ``k`` the step. Returns ``(gamma, lambda_avg, sgd_lr,
+    switch)``: :math:`\gamma_k`, :math:`\lambda_k`, :math:`\Lambda_k` and whether to switch
+    (:math:`k > 1`, :math:`|\Lambda_k - \gamma_k| <` ``switch_tol`` and
+    :math:`\Lambda_k > 0`); ``(None, lambda_avg, None, False)`` when :math:`p_k^\top g_k = 0`.
+    """
+    if p_dot_g == 0.0:
+        return None, lambda_avg, None, False
+    gamma = p_dot_p / -p_dot_g
+    lambda_avg = beta2 * lambda_avg + (1 - beta2) * gamma
+    sgd_lr = lambda_avg / (1 - beta2**k)
+    switch = k > 1 and abs(sgd_lr - gamma) < switch_tol and sgd_lr > 0
+    return gamma, lambda_avg, sgd_lr, bool(switch)
