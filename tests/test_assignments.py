@@ -27,6 +27,7 @@ from autograder.demo import make_course
 from autograder.grading import CHECKS_DIR, reference_student, run_checks
 from autograder.notebook import task_points
 from autograder.samples import build_submission, write_submissions
+from course_utils.answers import MODULES as ANSWER_MODULES
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (REPO / "source").glob("[0-9][0-9]_*") if p.is_dir())
@@ -174,6 +175,14 @@ def with_copied_grade_cells(notebook):
     return edited
 
 
+def last_answer_index(notebook):
+    return max(
+        i
+        for i, c in enumerate(notebook.cells)
+        if c.cell_type == "code" and c.metadata.get("nbgrader", {}).get("solution")
+    )
+
+
 @pytest.fixture(scope="module", params=ASSIGNMENTS)
 def graded_course(request, tmp_path_factory):
     """The assignment's samples plus adversarial submissions, graded in one batch."""
@@ -204,6 +213,13 @@ def graded_course(request, tmp_path_factory):
             "plt.plot([1, 2]); plt.show()\ndef my_helper(v):\n    return v\n",
         ),
     }
+    imports = nbformat.from_dict(json.loads(nbformat.writes(reference)))
+    imports.cells[
+        last_answer_index(imports)
+    ].source = (
+        f"from {ANSWER_MODULES[assignment]} import *  # the reference, refused while grading\n"
+    )
+    extra["imports-reference"] = imports
     for student, notebook in extra.items():
         folder = course.root / "submitted" / student / assignment
         folder.mkdir(parents=True)
@@ -268,3 +284,18 @@ def test_exit_and_hang_lose_only_what_they_broke(graded_course):
         result = results[student]
         assert result.status.startswith(status), result.status
         assert result.score == results["reference"].score, scores(result)
+
+
+def test_an_answer_importing_the_reference_loses_its_task_with_a_message_and_grading_goes_on(
+    graded_course,
+):
+    assignment, _, results = graded_course
+    result, reference = results["imports-reference"], results["reference"]
+    assert result.status == "graded"
+    source = source_notebook(assignment)
+    grade_id = source.cells[last_answer_index(source)].metadata["nbgrader"]["grade_id"]
+    task = grade_id.split("-")[0].replace("_", ".")
+    ours, full = result.tasks(), reference.tasks()
+    assert {t for t in full if ours[t].score < full[t].score} == {task}, scores(result)
+    messages = [c.message for n in result.notebooks.values() for c in n.cells]
+    assert any("may import the standard library, numpy" in m for m in messages), messages
