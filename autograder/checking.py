@@ -17,6 +17,11 @@ A hidden check is a pytest test function in ``autograder/checks/test_<assignment
 - ``student`` (see :class:`autograder.grading.Student`) runs the student's code in the
   child process and returns plain data; ``rng`` is a ``numpy.random.Generator`` seeded
   afresh on every grading run, so answers cannot be precomputed.
+- Drivers are functions in ``autograder/checks/drivers/<assignment>.py``, an ordinary
+  linted Python file; ``DRIVERS = Drivers(__file__)`` in a check module reads it, and
+  ``DRIVERS.run(student, "name", **inputs)`` sends its text to the student's process and
+  calls ``name(**inputs)`` there, in a copy of the notebook's namespace (the student's
+  names are the file's free names). The file is never imported, here or there.
 - Driver snippets (the code of ``student.run``) and their inputs are public by design:
   student code can read both, so a driver only calls the student's functions on the
   inputs; expected values, reference code and verdicts stay in the check. Where a check
@@ -31,12 +36,48 @@ compared with ``rtol=1e-8`` unless a check says otherwise (an order of summation
 differs from the reference changes the last digits); float32 results with ``rtol=1e-5``.
 """
 
+import ast
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 
 class CheckFailed(AssertionError):
     """A hidden check found a wrong answer; the message is shown to the student."""
+
+
+class Drivers:
+    """The driver functions of one assignment, read from ``drivers/<assignment>.py`` next
+    to the check module ``check_file`` (``test_<assignment>.py``)."""
+
+    def __init__(self, check_file):
+        check_file = Path(check_file)
+        assignment = check_file.stem.removeprefix("test_")
+        self.path = check_file.parent / "drivers" / f"{assignment}.py"
+        self.text = self.path.read_text(encoding="utf-8")
+        self.names = {
+            node.name for node in ast.parse(self.text).body if isinstance(node, ast.FunctionDef)
+        }
+
+    def code(self, driver, inputs):
+        """The text sent to the student's process: the file, then ``result = driver(...)``."""
+        if driver not in self.names:
+            raise KeyError(f"{self.path} defines no driver {driver!r}")
+        arguments = ", ".join(f"{key}={key}" for key in inputs)
+        return f"{self.text}\n\nresult = {driver}({arguments})\n"
+
+    def load(self, name):
+        """A function of the file, defined on the trusted side (for a check's own use)."""
+        if name not in self.names:
+            raise KeyError(f"{self.path} defines no function {name!r}")
+        namespace = {}
+        exec(compile(self.text, str(self.path), "exec"), namespace)
+        return namespace[name]
+
+    def run(self, student, driver, /, *, timeout=None, **inputs):
+        """Call the function ``driver`` of the file with ``inputs`` in the student's process."""
+        return student.run(self.code(driver, inputs), timeout=timeout, **inputs)
 
 
 def task(task_id):

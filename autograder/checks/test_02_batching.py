@@ -3,8 +3,8 @@
 Every check draws its data, shapes, batch sizes, epochs and seeds from ``rng``; the expected
 values come from :mod:`course_utils.batching` with the same seeds, or from formulas worked
 out here. Batch sizes that do not divide the number of examples are always among the cases.
-Loss functions handed to student functions are defined inside the driver snippets, so a
-wrong Task 02.1 does not fail the tasks that take ``loss_grad`` as an argument.
+Loss functions handed to student functions are defined in ``drivers/02_batching.py``, so
+a wrong Task 02.1 does not fail the tasks that take ``loss_grad`` as an argument.
 """
 
 import itertools
@@ -12,23 +12,21 @@ import time
 
 import numpy as np
 
-from autograder.checking import CheckFailed, expect_close, expect_equal, expect_true, task
+from autograder.checking import (
+    CheckFailed,
+    Drivers,
+    expect_close,
+    expect_equal,
+    expect_true,
+    task,
+)
 from course_utils import batching
 
 REFERENCE_SETUP = "from course_utils.answers.batching import *"
+DRIVERS = Drivers(__file__)
 
 RTOL = 1e-8
 ATOL = 1e-12
-
-# The loss every driver snippet hands to the student's functions (half mean squared error).
-_MSE = """
-import numpy as np
-
-
-def mse_loss_grad(theta, X_batch, y_batch):
-    residual = X_batch @ theta - y_batch
-    return 0.5 * float(np.mean(residual**2)), X_batch.T @ residual / len(X_batch)
-"""
 
 
 def _regression_data(rng, n, d, noise=0.5):
@@ -136,17 +134,6 @@ def test_logreg_loss_grad_large_logits(student, rng):
 
 # ----------------------------------------------------------------------------- 02.3
 
-_EPOCHS_DRIVER = """
-import numpy as np
-
-generator = np.random.default_rng(seed)
-result = [
-    [np.asarray(batch) for batch in
-     batch_indices(n, batch_size, rng=generator, shuffle=shuffle, drop_last=drop_last)]
-    for _ in range(num_epochs)
-]
-"""
-
 
 def _reference_epochs(n, batch_size, seed, shuffle, drop_last, num_epochs):
     generator = np.random.default_rng(seed)
@@ -190,7 +177,7 @@ def test_batch_indices_shuffled_epochs(student, rng):
         for drop_last in [False, True]:
             seed, num_epochs = _seed(rng), int(rng.integers(2, 4))
             inputs = dict(n=n, batch_size=batch_size, shuffle=True, drop_last=drop_last)
-            got = student.run(_EPOCHS_DRIVER, seed=seed, num_epochs=num_epochs, **inputs)
+            got = DRIVERS.run(student, "epochs", seed=seed, num_epochs=num_epochs, **inputs)
             expected = _reference_epochs(n, batch_size, seed, True, drop_last, num_epochs)
             _expect_same_epochs(
                 got, expected, f"batch_indices({n}, {batch_size}, drop_last={drop_last})"
@@ -204,8 +191,9 @@ def test_batch_indices_in_order_and_edge_cases(student, rng):
     cases = [(n, int(rng.integers(1, n)), False), (n, n + int(rng.integers(1, 5)), False)]
     cases += [(n, n + 1, True), (n, n, True)]
     for n_case, batch_size, drop_last in cases:
-        got = student.run(
-            _EPOCHS_DRIVER,
+        got = DRIVERS.run(
+            student,
+            "epochs",
             n=n_case,
             batch_size=batch_size,
             seed=0,
@@ -217,70 +205,11 @@ def test_batch_indices_in_order_and_edge_cases(student, rng):
         what = f"batch_indices({n_case}, {batch_size}, shuffle=False, drop_last={drop_last})"
         _expect_same_epochs(got, expected, what)
     for bad in [0, -int(rng.integers(1, 5))]:
-        raised = student.run(
-            "try:\n"
-            "    batch_indices(n, batch_size, shuffle=False)\n"
-            "    result = 'nothing'\n"
-            "except ValueError:\n"
-            "    result = 'ValueError'\n"
-            "except Exception as error:\n"
-            "    result = type(error).__name__\n",
-            n=n,
-            batch_size=bad,
-        )
+        raised = DRIVERS.run(student, "refused_batch_size", n=n, batch_size=bad)
         expect_equal(raised, "ValueError", what=f"batch_indices({n}, {bad}) raised")
 
 
 # ----------------------------------------------------------------------------- 02.4
-
-# So that a wrong batch_indices (Task 02.3) does not fail this task as well, the driver
-# lends minibatch_gd a batch_indices that hands out the reference epochs, computed here and
-# sent as plain data (no reference code crosses), and refuses a call with other arguments
-# than the run needs. A loop that draws its own permutation is unaffected: the lent
-# function advances the generator as one epoch's shuffle does. The verdict replays the
-# reference batches on the trusted side.
-_GD_DRIVER = (
-    _MSE
-    + """
-_lent_epochs = [list(epoch) for epoch in lent_epochs]
-
-
-def _lent_batch_indices(n, batch_size, rng=None, *, shuffle=True, drop_last=False):
-    call = [n, batch_size, bool(shuffle), bool(drop_last)]
-    if call != lent_call:
-        raise ValueError(
-            f"minibatch_gd called batch_indices({n}, {batch_size}, shuffle={shuffle}, "
-            f"drop_last={drop_last}); this run needs batch_indices({lent_call[0]}, "
-            f"{lent_call[1]}, shuffle={lent_call[2]}, drop_last={lent_call[3]})"
-        )
-    if not _lent_epochs:
-        raise RuntimeError("minibatch_gd called batch_indices more than once per epoch")
-    if shuffle and rng is not None:
-        rng.permutation(n)
-    return _lent_epochs.pop(0)
-
-
-theta0_before = np.array(theta0, copy=True)
-_globals = minibatch_gd.__globals__
-_had, _own = "batch_indices" in _globals, _globals.get("batch_indices")
-_globals["batch_indices"] = _lent_batch_indices
-try:
-    theta, history = minibatch_gd(
-        mse_loss_grad, theta0, X, y, lr=lr, batch_size=batch_size, num_epochs=num_epochs,
-        rng=np.random.default_rng(seed), shuffle=shuffle, drop_last=drop_last,
-    )
-finally:
-    if _had:
-        _globals["batch_indices"] = _own
-    else:
-        _globals.pop("batch_indices", None)
-result = {
-    "theta": theta,
-    "history": history,
-    "theta0_changed": not np.array_equal(theta0, theta0_before),
-}
-"""
-)
 
 
 def _replay(theta0, X, y, lr, epochs):
@@ -306,8 +235,9 @@ def _run_gd(student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last):
     lr = float(rng.uniform(0.02, 0.1))
     seed = _seed(rng)
     reference = _reference_epochs(n, batch_size, seed, shuffle, drop_last, num_epochs)
-    got = student.run(
-        _GD_DRIVER,
+    got = DRIVERS.run(
+        student,
+        "gradient_descent",
         X=X,
         y=y,
         theta0=theta0,
@@ -441,22 +371,6 @@ def test_minibatch_gd_history_format_and_theta0(student, rng):
 
 # ----------------------------------------------------------------------------- 02.5
 
-_ACCUMULATION_DRIVER = (
-    _MSE
-    + """
-sizes = []
-
-
-def recording_loss_grad(theta, X_batch, y_batch):
-    sizes.append(len(X_batch))
-    return mse_loss_grad(theta, X_batch, y_batch)
-
-
-loss, grad = accumulated_gradient(recording_loss_grad, theta, X, y, micro_batch_size)
-result = {"loss": loss, "grad": grad, "sizes": sizes}
-"""
-)
-
 
 @task("02.5")
 def test_accumulated_gradient_equals_batch_gradient(student, rng):
@@ -467,7 +381,7 @@ def test_accumulated_gradient_equals_batch_gradient(student, rng):
     theta = rng.standard_normal(d)
     full_loss, full_grad = batching.linear_regression_loss_grad(theta, X, y)
     for m in [_non_divisor(rng, b), _non_divisor(rng, b), 1, b, b + int(rng.integers(1, 5))]:
-        got = student.run(_ACCUMULATION_DRIVER, X=X, y=y, theta=theta, micro_batch_size=m)
+        got = DRIVERS.run(student, "accumulation", X=X, y=y, theta=theta, micro_batch_size=m)
         what = f"accumulated_gradient with b={b}, micro_batch_size={m}"
         expected_sizes = [m] * (b // m) + ([b % m] if b % m else [])
         expect_equal(
@@ -482,32 +396,6 @@ def test_accumulated_gradient_equals_batch_gradient(student, rng):
         expect_close(got["grad"], full_grad, rtol=RTOL, atol=ATOL, what=f"{what}: gradient")
 
 
-# A loss whose batch value is not a mean over examples (it has a batch-level term), so
-# the weighted sum over micro-batches differs from one call on the whole batch: only an
-# answer that really evaluates the micro-batches gets it.
-_BATCH_LEVEL_LOSS = """
-import numpy as np
-
-
-def batch_level_loss_grad(theta, X_batch, y_batch):
-    residual = X_batch @ theta - y_batch
-    mean = float(np.mean(residual))
-    loss = 0.5 * float(np.mean(residual**2)) + 0.5 * mean**2
-    grad = X_batch.T @ residual / len(X_batch) + mean * X_batch.mean(axis=0)
-    return loss, grad
-"""
-_NAMESPACE = {}
-exec(_BATCH_LEVEL_LOSS, _NAMESPACE)
-
-_MICRO_BATCH_DRIVER = (
-    _BATCH_LEVEL_LOSS
-    + """
-loss, grad = accumulated_gradient(batch_level_loss_grad, theta, X, y, micro_batch_size)
-result = {"loss": loss, "grad": grad}
-"""
-)
-
-
 @task("02.5")
 def test_accumulated_gradient_evaluates_each_micro_batch(student, rng):
     """accumulated_gradient: the sum of (m_j / b) loss_grad(micro-batch j), for any loss_grad"""
@@ -516,9 +404,9 @@ def test_accumulated_gradient_evaluates_each_micro_batch(student, rng):
     X, y = _regression_data(rng, b, d)
     theta = rng.standard_normal(d)
     for m in [_non_divisor(rng, b), 1]:
-        got = student.run(_MICRO_BATCH_DRIVER, X=X, y=y, theta=theta, micro_batch_size=m)
+        got = DRIVERS.run(student, "micro_batches", X=X, y=y, theta=theta, micro_batch_size=m)
         ref_loss, ref_grad = batching.accumulated_gradient(
-            _NAMESPACE["batch_level_loss_grad"], theta, X, y, m
+            DRIVERS.load("batch_level_loss_grad"), theta, X, y, m
         )
         what = (
             f"accumulated_gradient with a loss_grad that is not a mean over examples, b={b}, "
@@ -532,15 +420,6 @@ def test_accumulated_gradient_evaluates_each_micro_batch(student, rng):
 
 # ----------------------------------------------------------------------------- 02.6
 
-_VARIANCE_DRIVER = (
-    _MSE
-    + """
-result = gradient_variance(
-    mse_loss_grad, theta, X, y, batch_size, num_samples, np.random.default_rng(seed)
-)
-"""
-)
-
 
 @task("02.6")
 def test_gradient_variance_monte_carlo(student, rng):
@@ -550,8 +429,9 @@ def test_gradient_variance_monte_carlo(student, rng):
     theta = rng.standard_normal(d)
     for batch_size in [1, int(rng.integers(2, n)), n]:
         seed, num_samples = _seed(rng), int(rng.integers(5, 25))
-        got = student.run(
-            _VARIANCE_DRIVER,
+        got = DRIVERS.run(
+            student,
+            "variance",
             X=X,
             y=y,
             theta=theta,

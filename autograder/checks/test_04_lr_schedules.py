@@ -13,22 +13,26 @@ import math
 import numpy as np
 import torch
 
-from autograder.checking import CheckFailed, expect_close, expect_equal, expect_true, task
+from autograder.checking import (
+    CheckFailed,
+    Drivers,
+    expect_close,
+    expect_equal,
+    expect_true,
+    task,
+)
 from course_utils import schedules
 
 REFERENCE_SETUP = "from course_utils.answers.lr_schedules import *"
+DRIVERS = Drivers(__file__)
 
 RTOL = 1e-10
 ATOL_FACTOR = 1e-12
 
+
 # Evaluates the student's schedule at every step of ``steps`` (keyword hyperparameters).
-_SCHEDULE_DRIVER = """
-result = [float(globals()[name](t, **kwargs)) for t in steps]
-"""
-
-
 def _student_rates(student, name, steps, **kwargs):
-    got = student.run(_SCHEDULE_DRIVER, name=name, steps=list(steps), kwargs=kwargs)
+    got = DRIVERS.run(student, "schedule_rates", name=name, steps=list(steps), kwargs=kwargs)
     expect_true(
         isinstance(got, list) and len(got) == len(steps),
         f"{name}: could not read one number per step",
@@ -204,11 +208,6 @@ def test_warmup_cosine_from_zero_no_warmup_and_past_the_end(student, rng):
 
 # ----------------------------------------------------------------------------- 04.4
 
-_PLATEAU_DRIVER = """
-scheduler = ReduceOnPlateau(lr, **kwargs)
-result = [float(scheduler.step(v)) for v in metrics]
-"""
-
 
 def _metric_sequence(rng, length, threshold):
     """A loss curve with improvements, exact ties, and decreases smaller than the threshold."""
@@ -239,7 +238,7 @@ def _torch_plateau(lr, metrics, kwargs):
 
 
 def _check_plateau(student, lr, metrics, kwargs):
-    got = student.run(_PLATEAU_DRIVER, lr=lr, metrics=metrics, kwargs=kwargs)
+    got = DRIVERS.run(student, "plateau_rates", lr=lr, metrics=metrics, kwargs=kwargs)
     expect_true(
         isinstance(got, list) and len(got) == len(metrics),
         "ReduceOnPlateau.step: could not read one rate per step",
@@ -415,26 +414,8 @@ def test_one_cycle_matches_torch(student, rng):
 
 # ----------------------------------------------------------------------------- 04.8
 
+
 # train_step returns the scripted losses in order and records the rates it was given.
-_RANGE_DRIVER = """
-calls = []
-
-
-def train_step(lr):
-    calls.append(float(lr))
-    return scripted[len(calls) - 1]
-
-
-out = lr_range_test(train_step, **kwargs)
-result = {
-    "calls": calls,
-    "lrs": [float(v) for v in out["lrs"]],
-    "losses": [float(v) for v in out["losses"]],
-    "suggested_lr": float(out["suggested_lr"]),
-}
-"""
-
-
 def _scripted_losses(rng, kwargs, blow_up):
     """A noisy range-test curve: flat, falling, then (if blow_up) exploding, against log lr."""
     n = kwargs["num_iters"]
@@ -461,7 +442,7 @@ def _reference_range_test(scripted, kwargs):
 
 
 def _check_range_test(student, scripted, kwargs):
-    got = student.run(_RANGE_DRIVER, scripted=scripted, kwargs=kwargs)
+    got = DRIVERS.run(student, "range_test", scripted=scripted, kwargs=kwargs)
     expected = _reference_range_test(scripted, kwargs)
     shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     what = f"lr_range_test(train_step, {shown})"
