@@ -13,29 +13,15 @@ names of the state). The momentum conventions are compared with
 import numpy as np
 import torch
 
-from autograder.checking import expect_close, expect_equal, expect_true, task
+from autograder.checking import Drivers, expect_close, expect_equal, expect_true, task
 from course_utils.optim import SWATS, momentum
 
 REFERENCE_SETUP = "from course_utils.answers.optimizers import *"
+DRIVERS = Drivers(__file__)
 
 RTOL = 1e-8
 ATOL = 1e-12
 
-# Runs an update rule NAME over the gradients `grads` from theta0 and state0; reports the
-# iterates, the final state and whether an input array was modified in place.
-_SEQUENCE_DRIVER = """
-import numpy as np
-
-theta, state = np.array(theta0, dtype=np.float64), dict(state0)
-iterates, modified = [], False
-for g in grads:
-    theta_in, g_in = theta.copy(), np.array(g, dtype=np.float64)
-    new_theta, state = NAME(theta, g_in, state, **hyper)
-    modified = modified or not np.array_equal(theta, theta_in) or not np.array_equal(g_in, g)
-    theta = np.array(new_theta, dtype=np.float64)
-    iterates.append(theta)
-result = {"iterates": iterates, "state": state, "modified": modified}
-"""
 
 _TORCH_KEYS = {
     "sgd": ("momentum_buffer",),
@@ -153,14 +139,17 @@ def _check_rule(student, rng, kind, name, hyper, *, small=False):
     theta0 = rng.standard_normal(shape)
     grads = _gradients(rng, shape, num_steps, small=small)
     expected, states = _torch_run(kind, theta0, grads, hyper)
-    driver = _SEQUENCE_DRIVER.replace("NAME", name)
-    got = student.run(driver, theta0=theta0, grads=grads, state0={}, hyper=hyper)
+    got = DRIVERS.run(
+        student, "sequence", name=name, theta0=theta0, grads=grads, state0={}, hyper=hyper
+    )
     _expect_sequence(got, expected, name, hyper)
     _expect_state(got["state"], states[-1], name, hyper, num_steps)
 
     split = int(rng.integers(3, num_steps - 3))
-    resumed = student.run(
-        driver,
+    resumed = DRIVERS.run(
+        student,
+        "sequence",
+        name=name,
         theta0=expected[split - 1],
         grads=grads[split:],
         state0=states[split - 1],
@@ -219,17 +208,6 @@ def test_nesterov_against_torch(student, rng):
 
 # ----------------------------------------------------------------------------- 03.3
 
-_CONVENTION_DRIVER = """
-import numpy as np
-
-theta, velocity, iterates, velocities = np.array(theta0), np.zeros_like(theta0), [], []
-for g, lr in zip(grads, lrs):
-    theta, velocity = NAME(theta, velocity, np.array(g), lr=lr, **{COEF: coefficient})
-    iterates.append(np.array(theta, dtype=np.float64))
-    velocities.append(np.array(velocity, dtype=np.float64))
-result = {"iterates": iterates, "velocities": velocities}
-"""
-
 
 @task("03.3")
 def test_momentum_conventions(student, rng):
@@ -247,8 +225,16 @@ def test_momentum_conventions(student, rng):
         lr0 = float(rng.uniform(0.01, 0.3))
         lrs = [lr0 if t < change else lr0 * float(rng.uniform(0.05, 0.5)) for t in range(num_steps)]
         coefficient = float(rng.uniform(0.5, 0.99))
-        driver = _CONVENTION_DRIVER.replace("NAME", name).replace("COEF", repr(coefficient_name))
-        got = student.run(driver, theta0=theta0, grads=grads, lrs=lrs, coefficient=coefficient)
+        got = DRIVERS.run(
+            student,
+            "convention",
+            name=name,
+            coefficient_name=coefficient_name,
+            theta0=theta0,
+            grads=grads,
+            lrs=lrs,
+            coefficient=coefficient,
+        )
         expect_true(
             isinstance(got, dict) and len(got.get("iterates", [])) == num_steps,
             f"{name}: could not read the iterates (does it return (new_theta, new_velocity)?)",
@@ -355,56 +341,6 @@ def test_amsgrad_against_torch(student, rng):
 
 # ----------------------------------------------------------------------------- 03.7
 
-# AdamW is "decay, then an Adam step". So that a bug in adam_step costs only 03.6, the
-# driver lends adamw_step an Adam step under the name adam_step while this check runs (an
-# adamw_step that does not call adam_step is unaffected). The lent step is one step of
-# torch.optim.Adam (public code; driver snippets are readable by student code, so none
-# holds a reference solution of ours). The verdict compares the iterates with
-# torch.optim.AdamW on the trusted side, as for every other rule.
-_ADAMW_DRIVER = """
-import numpy as np
-import torch
-
-
-def _lent_adam_step(theta, grad, state, *, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                    weight_decay=0.0, amsgrad=False):
-    param = torch.tensor(np.array(theta, dtype=np.float64))
-    optimizer = torch.optim.Adam(
-        [param], lr=lr, betas=tuple(betas), eps=eps, weight_decay=weight_decay,
-        amsgrad=amsgrad, foreach=False,
-    )
-    if state:
-        buffers = {k: torch.tensor(np.array(v, dtype=np.float64)) for k, v in state.items()
-                   if k != "step"}
-        optimizer.state[param] = {"step": torch.tensor(float(state["step"])), **buffers}
-    param.grad = torch.tensor(np.array(grad, dtype=np.float64))
-    optimizer.step()
-    kept = optimizer.state[param]
-    new_state = {k: v.numpy().copy() for k, v in kept.items() if k != "step"}
-    new_state["step"] = int(kept["step"])
-    return param.detach().numpy().copy(), new_state
-
-
-_globals = adamw_step.__globals__
-_had, _own = "adam_step" in _globals, _globals.get("adam_step")
-_globals["adam_step"] = _lent_adam_step
-try:
-    theta, state = np.array(theta0, dtype=np.float64), {}
-    iterates, modified = [], False
-    for g in grads:
-        theta_in, g_in = theta.copy(), np.array(g, dtype=np.float64)
-        new_theta, state = adamw_step(theta, g_in, state, **hyper)
-        modified = modified or not np.array_equal(theta, theta_in) or not np.array_equal(g_in, g)
-        theta = np.array(new_theta, dtype=np.float64)
-        iterates.append(theta)
-finally:
-    if _had:
-        _globals["adam_step"] = _own
-    else:
-        _globals.pop("adam_step", None)
-result = {"iterates": iterates, "state": state, "modified": modified}
-"""
-
 
 @task("03.7")
 def test_adamw_against_torch(student, rng):
@@ -422,7 +358,7 @@ def test_adamw_against_torch(student, rng):
         theta0 = rng.standard_normal(shape)
         grads = _gradients(rng, shape, num_steps)
         expected, states = _torch_run("adamw", theta0, grads, hyper)
-        got = student.run(_ADAMW_DRIVER, theta0=theta0, grads=grads, hyper=hyper)
+        got = DRIVERS.run(student, "adamw_sequence", theta0=theta0, grads=grads, hyper=hyper)
         _expect_sequence(got, expected, "adamw_step", hyper)
         _expect_state(got["state"], states[-1], "adamw_step", hyper, num_steps)
 
@@ -475,15 +411,6 @@ def _switching_tolerance(steps, beta2):
     return None
 
 
-_SWATS_DRIVER = """
-lam, out = lambda_avg0, []
-for k, (p, g) in enumerate(zip(ps, gs), 1):
-    gamma, lam, sgd_lr, switch = swats_criterion(p, g, lam, k, beta2=beta2, switch_tol=switch_tol)
-    out.append([gamma, lam, sgd_lr, bool(switch)])
-result = out
-"""
-
-
 @task("03.8")
 def test_swats_criterion_on_a_run(student, rng):
     """swats_criterion: gamma_k, lambda_k, Lambda_k and the switch at every step of a SWATS run"""
@@ -499,8 +426,9 @@ def test_swats_criterion_on_a_run(student, rng):
     rng.bit_generator.state = start
     steps, beta2 = _swats_run(rng, switch_tol=tol, num_steps=30)
     expect_true(steps[-1]["switched"], "internal: the reference SWATS run did not switch")
-    got = student.run(
-        _SWATS_DRIVER,
+    got = DRIVERS.run(
+        student,
+        "swats_steps",
         ps=[s["p"] for s in steps],
         gs=[s["g"] for s in steps],
         lambda_avg0=0.0,
@@ -529,11 +457,14 @@ def test_swats_criterion_edge_cases(student, rng):
     p = -float(rng.uniform(0.01, 1.0)) * g
     beta2 = float(rng.uniform(0.8, 0.999))
     gamma = float(p @ p / -(p @ g))
-    got = student.run(
-        "result = list(swats_criterion(p, g, 0.0, 1, beta2=beta2, switch_tol=1.0))",
+    got = DRIVERS.run(
+        student,
+        "swats_once",
         p=p,
         g=g,
-        beta2=beta2,
+        lambda_avg=0.0,
+        k=1,
+        options={"beta2": beta2, "switch_tol": 1.0},
     )
     expect_close(
         got[:3],
@@ -544,12 +475,14 @@ def test_swats_criterion_edge_cases(student, rng):
     expect_equal(bool(got[3]), False, what="switch at k=1 (Lambda_1 always equals gamma_1)")
 
     lam = -(1 - beta2) * gamma
-    got = student.run(
-        "result = list(swats_criterion(-p, g, lam, 2, beta2=beta2, switch_tol=10.0))",
-        p=p,
+    got = DRIVERS.run(
+        student,
+        "swats_once",
+        p=-p,
         g=g,
-        beta2=beta2,
-        lam=lam,
+        lambda_avg=lam,
+        k=2,
+        options={"beta2": beta2, "switch_tol": 10.0},
     )
     expect_close(got[2], -gamma, rtol=1e-10, what="Lambda for an ascent direction p = +c g")
     expect_equal(bool(got[3]), False, what="switch with Lambda < 0")
@@ -557,9 +490,7 @@ def test_swats_criterion_edge_cases(student, rng):
     q, h = np.zeros(d), g.copy()
     q[0], h[0] = rng.standard_normal(), 0.0  # disjoint supports: q.h is exactly 0
     previous = float(rng.uniform(0.1, 1.0))
-    got = student.run(
-        "result = list(swats_criterion(q, h, previous, 5))", q=q, h=h, previous=previous
-    )
+    got = DRIVERS.run(student, "swats_once", p=q, g=h, lambda_avg=previous, k=5, options={})
     expect_true(
         isinstance(got, list) and len(got) == 4 and got[0] is None and got[2] is None,
         f"p.g = 0: expected (None, lambda_avg, None, False), got {got!r}",
