@@ -6,7 +6,7 @@ PyTorch in float64 (``torch.func.jvp`` for tangents, ``torch.autograd`` for adjo
 exact formulas, or ``course_utils.autodiff`` where a value is defined by our convention
 (the relative error of ``gradient_check``).
 
-Driver snippets pass expressions as strings; the same string is evaluated here on torch
+Drivers pass expressions as strings; the same string is evaluated here on torch
 tensors, with ``sin(u)`` meaning ``torch.sin(u)`` and so on, exactly as the notebook's
 elementary functions dispatch to a method of the argument.
 """
@@ -16,10 +16,11 @@ import re
 import numpy as np
 import torch
 
-from autograder.checking import expect_close, expect_equal, expect_true, fail, task
+from autograder.checking import Drivers, expect_close, expect_equal, expect_true, fail, task
 from course_utils.autodiff import gradient_check
 
 REFERENCE_SETUP = "from course_utils.answers.autodiff import *"
+DRIVERS = Drivers(__file__)
 
 RTOL = 1e-8
 ATOL = 1e-12
@@ -156,17 +157,9 @@ def test_lecture_forward_unit_seeds(student, rng):
 
 # ---------------------------------------------------------------------------- Task 01.2
 
-DUAL_DRIVER = """
-result = []
-for expression, (u0, v0), (du0, dv0) in cases:
-    u, v = Dual(u0, du0), Dual(v0, dv0)
-    out = eval(expression)
-    result.append([float(out.value), float(out.tangent)])
-"""
-
 
 def _check_dual_cases(student, cases, constants):
-    got = student.run(DUAL_DRIVER, cases=cases, **constants)
+    got = DRIVERS.run(student, "dual_cases", cases=cases, **constants)
     for (expression, point, tangent), (value, out_tangent) in zip(cases, got, strict=True):
         want = _jvp(expression, point, tangent, **constants)
         where = _describe(expression, "Dual", point, tangent, constants)
@@ -216,13 +209,7 @@ def test_derivative_of_compositions(student, rng):
         x = float(rng.uniform(-2.0, 2.0))
         if abs(x - b) > 0.05:
             points.append(x)
-    got = student.run(
-        "result = [derivative(eval('lambda t: ' + e), x) for e, x in zip(expressions, points)]",
-        expressions=COMPOSITIONS,
-        points=points,
-        a=a,
-        b=b,
-    )
+    got = DRIVERS.run(student, "derivatives", expressions=COMPOSITIONS, points=points, a=a, b=b)
     for expression, x, value in zip(COMPOSITIONS, points, got, strict=True):
         t = _t(x, requires_grad=True)
         (want,) = torch.autograd.grad(_torch_eval(expression, t=t, a=a, b=b), t)
@@ -270,18 +257,9 @@ def test_lecture_reverse_sums_both_paths(student, rng):
 
 # ---------------------------------------------------------------------------- Task 01.4
 
-VAR_DRIVER = """
-result = []
-for expression, (u0, v0) in cases:
-    u, v = Var(u0), Var(v0)
-    out = eval(expression)
-    out.backward()
-    result.append([float(out.value), float(u.grad), float(v.grad)])
-"""
-
 
 def _check_var_cases(student, cases, constants):
-    got = student.run(VAR_DRIVER, cases=cases, **constants)
+    got = DRIVERS.run(student, "var_cases", cases=cases, **constants)
     for (expression, point), (value, u_grad, v_grad) in zip(cases, got, strict=True):
         want_value, want_grads = _value_and_grads(
             expression, {"u": point[0], "v": point[1]}, **constants
@@ -328,16 +306,6 @@ def test_shared_subexpressions(student, rng):
     _check_var_cases(student, cases, {})
 
 
-GRAPH_DRIVER = """
-nodes = [Var(value, name=f"x{i}") for i, value in enumerate(inputs)]
-for op, i, j in instructions:
-    a, b = nodes[i], nodes[j]
-    nodes.append({"add": lambda: a + b, "mul": lambda: a * b, "sin": lambda: sin(a),
-                  "cos": lambda: cos(a), "tadd": lambda: tanh(a + b)}[op]())
-root = nodes[-1]
-"""
-
-
 def _random_graph(rng, ops):
     """Random DAG as instructions (op, i, j) over numbered nodes; every node feeds the root."""
     num_inputs = int(rng.integers(2, 5))
@@ -373,13 +341,7 @@ def test_topological_order_of_random_graphs(student, rng):
     """topological_order lists every node of a random graph once, each after its parents"""
     for _ in range(3):
         inputs, instructions = _random_graph(rng, ["add", "mul", "sin"])
-        got = student.run(
-            GRAPH_DRIVER
-            + "position = {id(node): k for k, node in enumerate(nodes)}\n"
-            + "result = [position.get(id(node), -1) for node in topological_order(root)]\n",
-            inputs=inputs,
-            instructions=instructions,
-        )
+        got = DRIVERS.run(student, "graph_order", inputs=inputs, instructions=instructions)
         parents = _parents(len(inputs), instructions)
         expect_true(
             isinstance(got, list) and len(got) >= 1,
@@ -427,11 +389,7 @@ def test_gradients_of_random_graphs(student, rng):
     """backward() on random graphs with shared nodes gives torch's gradients for every input"""
     for _ in range(3):
         inputs, instructions = _random_graph(rng, ["tadd", "mul", "sin", "cos"])
-        got = student.run(
-            GRAPH_DRIVER + "root.backward()\nresult = [float(node.grad) for node in nodes]\n",
-            inputs=inputs,
-            instructions=instructions,
-        )
+        got = DRIVERS.run(student, "graph_grads", inputs=inputs, instructions=instructions)
         root, leaves = _torch_graph(inputs, instructions)
         want = torch.autograd.grad(root, leaves)
         expect_close(
@@ -449,13 +407,7 @@ def test_deep_chain(student, rng):
     """backward() works through a loop of about 5000 steps, deeper than Python's recursion limit"""
     length = int(rng.integers(4000, 6000))
     x0, scale = float(rng.uniform(-1.0, 1.0)), float(rng.uniform(0.005, 0.05))
-    got = student.run(
-        "x = Var(x0, name='x')\nv = x\nfor _ in range(length):\n    v = tanh(v) + x * scale\n"
-        "v.backward()\nresult = [float(v.value), float(x.grad)]\n",
-        x0=x0,
-        length=length,
-        scale=scale,
-    )
+    got = DRIVERS.run(student, "deep_chain", x0=x0, length=length, scale=scale)
     xt = _t(x0, requires_grad=True)
     vt = xt
     for _ in range(length):
@@ -475,16 +427,7 @@ def test_backward_starts_from_zero(student, rng):
     """backward() sets every adjoint of its graph afresh: calling it twice, or on a second output"""
     x, y = float(rng.uniform(0.2, 2.0)), float(_signed(rng, 0.2, 2.0))
     c = float(_signed(rng, 0.5, 3.0))
-    got = student.run(
-        "xv, yv = Var(x, name='x'), Var(y, name='y')\n"
-        "a = xv * yv\nb = sin(xv)\nz = a + b\nz.backward()\nz.backward()\n"
-        "twice = [float(n.grad) for n in (z, a, b, xv, yv)]\n"
-        "q = a * c\nq.backward()\n"
-        "result = {'twice': twice, 'second_output': [float(xv.grad), float(yv.grad)]}\n",
-        x=x,
-        y=y,
-        c=c,
-    )
+    got = DRIVERS.run(student, "backward_twice", x=x, y=y, c=c)
     want = [1.0, 1.0, 1.0, y + np.cos(x), x]
     expect_close(
         got["twice"],
@@ -503,26 +446,6 @@ def test_backward_starts_from_zero(student, rng):
 
 
 # ---------------------------------------------------------------------------- Task 01.5
-
-JACOBIAN_DRIVER = """
-import numpy as np
-
-calls = []
-
-
-def f(xs):
-    calls.append(type(xs[0]).__name__)
-    outputs = []
-    for terms in polynomial:
-        total = 0.0
-        for coefficient, j, k in terms:
-            total = total + (coefficient * xs[j] if k < 0 else coefficient * xs[j] * xs[k])
-        outputs.append(total)
-    return outputs
-
-
-result = {"J": np.asarray(JACOBIAN(f, point), dtype=np.float64), "calls": calls}
-"""
 
 
 def _random_polynomial(rng):
@@ -567,9 +490,7 @@ def _exact_jacobian(polynomial, point):
 def _check_jacobian(student, rng, name, kind, expected_calls):
     for _ in range(3):
         polynomial, point = _random_polynomial(rng)
-        got = student.run(
-            JACOBIAN_DRIVER.replace("JACOBIAN", name), polynomial=polynomial, point=point
-        )
+        got = DRIVERS.run(student, "jacobian", name=name, polynomial=polynomial, point=point)
         m, n = len(polynomial), len(point)
         expect_close(
             got["J"],
@@ -600,18 +521,6 @@ def test_jacobian_reverse(student, rng):
 
 # ---------------------------------------------------------------------------- Task 01.6
 
-GRADIENT_DRIVER = """
-import numpy as np
-
-
-def f(z):
-    return float(np.sum(cubic * z**3 + linear * z))
-
-
-before = np.array(x, copy=True)
-grad = numerical_gradient(f, x) if eps is None else numerical_gradient(f, x, eps=eps)
-result = {"grad": np.asarray(grad, dtype=np.float64), "unchanged": bool(np.array_equal(x, before))}
-"""
 
 SHAPES = [(5,), (2, 3), (3, 1), (2, 2, 2)]
 
@@ -629,7 +538,7 @@ def test_numerical_gradient_is_central(student, rng):
     """numerical_gradient(f, x, eps=1e-4) of cubic functions is within 1e-6 of the exact gradient"""
     for _ in range(2):
         x, cubic, linear, exact = _cubic(rng)
-        got = student.run(GRADIENT_DRIVER, x=x, cubic=cubic, linear=linear, eps=1e-4)
+        got = DRIVERS.run(student, "central_differences", x=x, cubic=cubic, linear=linear, eps=1e-4)
         expect_close(
             got["grad"],
             exact,
@@ -645,7 +554,7 @@ def test_numerical_gradient_is_central(student, rng):
 def test_numerical_gradient_default_eps(student, rng):
     """numerical_gradient(f, x) with the default eps = 1e-6 is close to the exact gradient"""
     x, cubic, linear, exact = _cubic(rng)
-    got = student.run(GRADIENT_DRIVER, x=x, cubic=cubic, linear=linear, eps=None)
+    got = DRIVERS.run(student, "central_differences", x=x, cubic=cubic, linear=linear, eps=None)
     expect_close(
         got["grad"],
         exact,
@@ -653,18 +562,6 @@ def test_numerical_gradient_default_eps(student, rng):
         atol=1e-6,
         what=f"numerical_gradient of sum(a x^3 + b x), x of shape {x.shape}, default eps",
     )
-
-
-CHECK_DRIVER = """
-import numpy as np
-
-
-def f(z):
-    return float(np.sum(coefficients * np.exp(z)))
-
-
-result = [float(gradient_check(f, x, grad)) for grad in grads]
-"""
 
 
 @task("01.6")
@@ -680,7 +577,9 @@ def test_gradient_check(student, rng):
     scaled[int(rng.choice(np.flatnonzero(coefficients)))] *= 1.0 + rng.uniform(0.02, 0.5)
     spurious = exact.copy()
     spurious[zero[0]] = float(_signed(rng, 0.1, 1.0))
-    got = student.run(CHECK_DRIVER, x=x, coefficients=coefficients, grads=[exact, scaled, spurious])
+    got = DRIVERS.run(
+        student, "checked", x=x, coefficients=coefficients, grads=[exact, scaled, spurious]
+    )
     expect_true(
         isinstance(got, list) and len(got) == 3 and all(isinstance(v, float) for v in got),
         f"gradient_check should return a float, got {got!r}",
@@ -744,16 +643,6 @@ def test_unbroadcast(student, rng):
         )
 
 
-BROADCAST_DRIVER = """
-result = []
-for expression, a, b, w in cases:
-    A, B, W = Tensor(a), Tensor(b), Tensor(w)
-    loss = eval(expression)
-    loss.backward()
-    result.append([float(loss.data), A.grad, B.grad])
-"""
-
-
 @task("01.7")
 def test_broadcasting_gradients(student, rng):
     """gradients of + - * between broadcast operands have the operands' shapes and torch's values"""
@@ -769,7 +658,7 @@ def test_broadcasting_gradients(student, rng):
                     rng.normal(size=out_shape),
                 )
             )
-    got = student.run(BROADCAST_DRIVER, cases=cases)
+    got = DRIVERS.run(student, "broadcast_cases", cases=cases)
     for (expression, a, b, w), (value, grad_a, grad_b) in zip(cases, got, strict=True):
         want_value, want = _value_and_grads(expression, {"A": a, "B": b, "W": w})
         where = f"{expression} with A of shape {a.shape}, B of shape {b.shape}"
@@ -787,15 +676,6 @@ ARRAY_EXPRESSIONS = [
     "(tanh(A @ B + b) @ C).mean()",
 ]
 
-ARRAY_DRIVER = """
-result = []
-for expression in expressions:
-    tensors = {name: Tensor(value) for name, value in arrays.items()}
-    loss = eval(expression, dict(globals(), **tensors))
-    loss.backward()
-    result.append([float(loss.data), {name: t.grad for name, t in tensors.items()}])
-"""
-
 
 @task("01.7")
 def test_matmul_activations_and_reductions(student, rng):
@@ -810,7 +690,7 @@ def test_matmul_activations_and_reductions(student, rng):
         "d": rng.normal(size=n),
         "C": rng.normal(size=(p, q)),
     }
-    got = student.run(ARRAY_DRIVER, expressions=ARRAY_EXPRESSIONS, arrays=arrays)
+    got = DRIVERS.run(student, "array_cases", expressions=ARRAY_EXPRESSIONS, arrays=arrays)
     for expression, (value, grads) in zip(ARRAY_EXPRESSIONS, got, strict=True):
         want_value, want = _value_and_grads(expression, arrays)
         expect_close(value, want_value, rtol=RTOL, atol=ATOL, what=f"value of {expression}")
@@ -824,16 +704,6 @@ def test_matmul_activations_and_reductions(student, rng):
             )
 
 
-SOFTMAX_DRIVER = """
-result = []
-for logits in cases:
-    Z = Tensor(logits)
-    loss = softmax_cross_entropy(Z, labels)
-    loss.backward()
-    result.append([float(loss.data), Z.grad])
-"""
-
-
 @task("01.7")
 def test_softmax_cross_entropy(student, rng):
     """softmax_cross_entropy and its gradient match torch, also for logits near 1000"""
@@ -841,7 +711,7 @@ def test_softmax_cross_entropy(student, rng):
     labels = rng.integers(0, classes, n)
     logits = rng.normal(size=(n, classes))
     cases = [logits, float(rng.uniform(500.0, 2000.0)) * logits]
-    got = student.run(SOFTMAX_DRIVER, cases=cases, labels=labels)
+    got = DRIVERS.run(student, "softmax_cases", cases=cases, labels=labels)
     for case, (value, grad) in zip(cases, got, strict=True):
         size = f"logits of shape {case.shape} and size up to {np.abs(case).max():.3g}"
         expect_true(
@@ -856,15 +726,6 @@ def test_softmax_cross_entropy(student, rng):
         expect_close(grad, want.numpy(), rtol=RTOL, atol=ATOL, what=f"gradient for {size}")
 
 
-NETWORK_DRIVER = """
-params = [Tensor(p) for p in weights]
-W1, b1, W2, b2 = params
-loss = softmax_cross_entropy(tanh(Tensor(X) @ W1 + b1) @ W2 + b2, y)
-loss.backward()
-result = [float(loss.data), [p.grad for p in params]]
-"""
-
-
 @task("01.7")
 def test_two_layer_network_gradients(student, rng):
     """gradients of the cross-entropy of tanh(X W1 + b1) W2 + b2 match torch.autograd"""
@@ -872,7 +733,7 @@ def test_two_layer_network_gradients(student, rng):
     X = rng.normal(size=(n, d))
     y = rng.integers(0, c, n)
     weights = [rng.normal(size=s) for s in [(d, h), (h,), (h, c), (c,)]]
-    value, grads = student.run(NETWORK_DRIVER, X=X, y=y, weights=weights)
+    value, grads = DRIVERS.run(student, "network", X=X, y=y, weights=weights)
     params = [_t(w, requires_grad=True) for w in weights]
     W1, b1, W2, b2 = params
     loss = torch.nn.functional.cross_entropy(
@@ -886,23 +747,6 @@ def test_two_layer_network_gradients(student, rng):
 
 # ---------------------------------------------------------------------------- Task 01.8
 
-STEP_DRIVER = """
-import numpy as np
-
-start_model = MLP(X.shape[1], hidden, classes, seed=seed)
-start = [np.array(p.data, dtype=np.float64) for p in start_model.parameters()]
-logits = np.array(start_model(X).data, dtype=np.float64)
-predicted = np.asarray(start_model.predict(X))
-model, losses = train_mlp(X, y, num_hidden=hidden, lr=lr, num_epochs=1, seed=seed)
-result = {
-    "start": start,
-    "logits": logits,
-    "predicted": predicted,
-    "losses": [float(v) for v in losses],
-    "after": [np.array(p.data, dtype=np.float64) for p in model.parameters()],
-}
-"""
-
 
 @task("01.8")
 def test_one_training_step(student, rng):
@@ -913,7 +757,9 @@ def test_one_training_step(student, rng):
     X = rng.normal(size=(n, d))
     y = rng.integers(0, classes, n)
     y[0] = classes - 1
-    got = student.run(STEP_DRIVER, X=X, y=y, hidden=hidden, classes=classes, lr=lr, seed=seed)
+    got = DRIVERS.run(
+        student, "one_step", X=X, y=y, hidden=hidden, classes=classes, lr=lr, seed=seed
+    )
     expect_equal(
         [tuple(np.shape(p)) for p in got["start"]],
         [(d, hidden), (hidden,), (hidden, classes), (classes,)],
@@ -967,13 +813,7 @@ def test_training_on_two_moons(student, rng):
     """train_mlp(X, y, 16, lr=1.0, num_epochs=300) on two moons: accuracy >= 0.95, loss < 0.15"""
     X, y = _two_moons(rng)
     seed = int(rng.integers(0, 1000))
-    got = student.run(
-        "model, losses = train_mlp(X, y, num_hidden=16, lr=1.0, num_epochs=300, seed=seed)\n"
-        "result = {'losses': [float(v) for v in losses], 'predicted': model.predict(X)}\n",
-        X=X,
-        y=y,
-        seed=seed,
-    )
+    got = DRIVERS.run(student, "training", X=X, y=y, seed=seed)
     losses = np.asarray(got["losses"])
     expect_equal(len(losses), 300, what="number of losses for num_epochs=300")
     expect_true(np.all(np.isfinite(losses)), "the training loss became nan or inf")

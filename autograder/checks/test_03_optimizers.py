@@ -1,6 +1,6 @@
 """Hidden checks of assignment 03, optimizers.
 
-Every update rule is run by a driver snippet in the student's process on a sequence of
+Every update rule is run by a driver in the student's process on a sequence of
 20 to 40 random gradients (random shapes, scales and hyperparameters), starting from the
 empty state; the iterates and the final state come back as plain data and are compared
 here with ``torch.optim`` in float64, fed the same gradients. A second run continues from a

@@ -17,35 +17,14 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.checking import expect_close, expect_equal, expect_true, task
+from autograder.checking import Drivers, expect_close, expect_equal, expect_true, task
 from course_utils.cifar10 import MEAN, STD, WarmupLinearLR, evaluate
 
 REFERENCE_SETUP = "from course_utils.answers.cifar10 import *"
 
-# The network of the checks: built from a state dict of arrays on both sides.
-_NET_CODE = """
-import torch
-
-
-def _make_net(num_classes):
-    return torch.nn.Sequential(
-        torch.nn.Conv2d(3, 4, 3, padding=1),
-        torch.nn.BatchNorm2d(4),
-        torch.nn.ReLU(),
-        torch.nn.MaxPool2d(2),
-        torch.nn.Flatten(),
-        torch.nn.Linear(64, num_classes),
-    )
-
-
-def _net(state, num_classes, dtype):
-    net = _make_net(num_classes)
-    net.load_state_dict({k: torch.as_tensor(v) for k, v in state.items()})
-    return net.to(dtype)
-"""
-_namespace = {}
-exec(_NET_CODE, _namespace)  # the same definitions on the trusted side
-_make_net, _net = _namespace["_make_net"], _namespace["_net"]
+DRIVERS = Drivers(__file__)
+_make_net = DRIVERS.load("make_check_net")  # the same definitions on the trusted side
+_net = DRIVERS.load("check_net")
 
 IMAGE_SHAPE = (3, 8, 8)
 
@@ -80,15 +59,6 @@ def _expect_state_unchanged(got, sent, what):
 
 # ----------------------------------------------------------------------------- 05.1
 
-_NORMALIZE_DRIVER = """
-import torch
-
-x = torch.as_tensor(images)
-copy = x.clone()
-out = normalize(x)
-result = {"out": out, "dtype": str(out.dtype), "unchanged": bool(torch.equal(x, copy))}
-"""
-
 
 @task("05.1")
 def test_normalize_matches_the_formula(student, rng):
@@ -99,7 +69,7 @@ def test_normalize_matches_the_formula(student, rng):
         shape = (int(rng.integers(1, 6)), 3, int(rng.integers(1, 13)), int(rng.integers(1, 13)))
         images = rng.integers(0, 256, shape).astype(np.uint8)
         images.flat[:2] = [0, 255]
-        got = student.run(_NORMALIZE_DRIVER, images=images)
+        got = DRIVERS.run(student, "normalized", images=images)
         what = f"normalize of uint8 images of shape {shape}"
         expect_equal(got["dtype"], "torch.float32", what=f"{what}: dtype")
         expect_true(got["unchanged"], f"{what}: the input was modified")
@@ -108,23 +78,6 @@ def test_normalize_matches_the_formula(student, rng):
 
 
 # ----------------------------------------------------------------------------- 05.2
-
-_CROP_DRIVER = """
-import torch
-
-x = torch.as_tensor(images)
-copy = x.clone()
-torch.manual_seed(global_seeds[0])
-out = random_crop(x, padding, torch.Generator().manual_seed(seed))
-torch.manual_seed(global_seeds[1])
-again = random_crop(x, padding, torch.Generator().manual_seed(seed))
-result = {
-    "out": out,
-    "again": again,
-    "dtype": str(out.dtype),
-    "unchanged": bool(torch.equal(x, copy)),
-}
-"""
 
 
 def _crop_offsets(out, images, padding):
@@ -154,8 +107,13 @@ def test_random_crop_windows_offsets_and_seed(student, rng):
         )
         images = rng.standard_normal(shape).astype(np.float32)
         seeds = [int(s) for s in rng.integers(0, 2**31, 3)]
-        got = student.run(
-            _CROP_DRIVER, images=images, padding=padding, seed=seeds[0], global_seeds=seeds[1:]
+        got = DRIVERS.run(
+            student,
+            "cropped",
+            images=images,
+            padding=padding,
+            seed=seeds[0],
+            global_seeds=seeds[1:],
         )
         what = f"random_crop(images of shape {shape}, padding={padding}, generator)"
         out = np.asarray(got["out"])
@@ -190,29 +148,6 @@ def test_random_crop_windows_offsets_and_seed(student, rng):
         )
 
 
-_FLIP_DRIVER = """
-import torch
-
-x = torch.as_tensor(images)
-copy = x.clone()
-torch.manual_seed(global_seeds[0])
-out = random_flip(x, torch.Generator().manual_seed(seed))
-torch.manual_seed(global_seeds[1])
-again = random_flip(x, torch.Generator().manual_seed(seed))
-twice = random_flip(
-    random_flip(x, torch.Generator().manual_seed(seed + 1)),
-    torch.Generator().manual_seed(seed + 1),
-)
-result = {
-    "out": out,
-    "again": again,
-    "twice": twice,
-    "dtype": str(out.dtype),
-    "unchanged": bool(torch.equal(x, copy)),
-}
-"""
-
-
 @task("05.2")
 def test_random_flip_mirrors_half_of_the_images(student, rng):
     """random_flip: each image or its left-right mirror, about half flipped, seeded by generator"""
@@ -220,7 +155,7 @@ def test_random_flip_mirrors_half_of_the_images(student, rng):
     shape = (n, int(rng.integers(1, 4)), int(rng.integers(2, 9)), int(rng.integers(2, 9)))
     images = rng.standard_normal(shape).astype(np.float32)
     seeds = [int(s) for s in rng.integers(0, 2**30, 3)]
-    got = student.run(_FLIP_DRIVER, images=images, seed=seeds[0], global_seeds=seeds[1:])
+    got = DRIVERS.run(student, "flipped", images=images, seed=seeds[0], global_seeds=seeds[1:])
     what = f"random_flip(images of shape {shape}, generator)"
     out = np.asarray(got["out"])
     expect_equal(out.shape, shape, what=f"{what}: shape")
@@ -253,16 +188,6 @@ def test_random_flip_mirrors_half_of_the_images(student, rng):
 
 # ----------------------------------------------------------------------------- 05.3
 
-_MEAN_LOSS_DRIVER = (
-    _NET_CODE
-    + """
-net = _net(state, num_classes, torch.float32)
-net.train()
-loss = mean_loss(net, torch.as_tensor(images), torch.as_tensor(labels), batch_size=batch_size)
-result = {"loss": loss, "state": dict(net.state_dict())}
-"""
-)
-
 
 @task("05.3")
 def test_mean_loss_batches_in_evaluation_mode(student, rng):
@@ -274,8 +199,9 @@ def test_mean_loss_batches_in_evaluation_mode(student, rng):
         state = _random_state(rng, num_classes)
         images = _images(rng, n)
         labels = rng.integers(0, num_classes, n)
-        got = student.run(
-            _MEAN_LOSS_DRIVER,
+        got = DRIVERS.run(
+            student,
+            "mean_loss_of",
             state=state,
             num_classes=num_classes,
             images=images,
@@ -306,27 +232,6 @@ def test_expected_initial_loss_is_log_of_classes(student, rng):
 
 
 # ----------------------------------------------------------------------------- 05.4
-
-_TRAIN_STEP_DRIVER = (
-    _NET_CODE
-    + """
-net = _net(state, num_classes, torch.float64)
-optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
-scheduler = None
-if factors is not None:
-    scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: factors[t])
-net.eval()
-losses, states, rates = [], [], []
-for x, y in zip(batches, labels):
-    losses.append(
-        train_step(net, optimizer, scheduler, torch.as_tensor(x), torch.as_tensor(y),
-                   label_smoothing=label_smoothing)
-    )
-    states.append({k: v.detach().clone() for k, v in net.state_dict().items()})
-    rates.append(optimizer.param_groups[0]["lr"])
-result = {"losses": losses, "states": states, "rates": rates}
-"""
-)
 
 
 def _reference_steps(state, num_classes, batches, labels, *, lr, momentum, factors, smoothing):
@@ -364,8 +269,9 @@ def test_train_step_matches_a_reference_loop(student, rng):
             momentum=float(rng.uniform(0.5, 0.95)),
             label_smoothing=float(rng.uniform(0.05, 0.3)),
         )
-        got = student.run(
-            _TRAIN_STEP_DRIVER,
+        got = DRIVERS.run(
+            student,
+            "train_steps",
             state=state,
             num_classes=num_classes,
             batches=batches,
@@ -410,27 +316,6 @@ def test_train_step_matches_a_reference_loop(student, rng):
 
 # Runs the optimizer class NAME over `grads` (None: no gradient for that parameter at that
 # step); at step `change_at` each group's rate is multiplied by its factor.
-_OPTIMIZER_DRIVER = """
-import torch
-
-params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in init]
-groups = [{"params": params[:2]}, dict(second_group, params=params[2:])]
-optimizer = globals()[name](groups, **defaults)
-iterates, grad_modified = [], False
-for k, step_grads in enumerate(grads):
-    for p, g in zip(params, step_grads):
-        p.grad = None if g is None else torch.tensor(g, dtype=torch.float64)
-    given = [None if p.grad is None else p.grad.clone() for p in params]
-    if k == change_at:
-        for group, factor in zip(optimizer.param_groups, factors):
-            group["lr"] *= factor
-    optimizer.step()
-    for p, g in zip(params, given):
-        if g is not None and not torch.equal(p.grad, g):
-            grad_modified = True
-    iterates.append([p.detach().clone() for p in params])
-result = {"iterates": iterates, "grad_modified": grad_modified}
-"""
 
 
 def _optimizer_case(rng, num_steps):
@@ -474,8 +359,9 @@ def _check_optimizer(student, rng, name, torch_name, make_torch, defaults, secon
     init, grads = _optimizer_case(rng, num_steps)
     change_at = int(rng.integers(2, num_steps - 2))
     factors = rng.uniform(0.2, 2.0, 2).tolist()
-    got = student.run(
-        _OPTIMIZER_DRIVER,
+    got = DRIVERS.run(
+        student,
+        "optimizer_run",
         name=name,
         init=init,
         grads=grads,
@@ -504,24 +390,8 @@ def _check_optimizer(student, rng, name, torch_name, make_torch, defaults, secon
     expect_true(not got["grad_modified"], f"{what}: step() modified p.grad in place")
 
 
-_INVALID_DRIVER = """
-import torch
-
-outcomes = []
-for kwargs in cases:
-    try:
-        globals()[name]([torch.zeros(2, requires_grad=True)], **kwargs)
-        outcomes.append("accepted")
-    except ValueError:
-        outcomes.append("ValueError")
-    except Exception as exc:
-        outcomes.append(type(exc).__name__)
-result = outcomes
-"""
-
-
 def _check_invalid(student, name, cases):
-    got = student.run(_INVALID_DRIVER, name=name, cases=cases)
+    got = DRIVERS.run(student, "refusals", name=name, cases=cases)
     for kwargs, outcome in zip(cases, got, strict=True):
         expect_equal(
             outcome, "ValueError", what=f"{name}(params, {_describe(kwargs)}): what happened"
@@ -641,18 +511,13 @@ def _warmup_cases(rng):
     ]
 
 
-_MULTIPLIER_DRIVER = """
-result = [float(warmup_linear(t, warmup_steps, total_steps)) for t in steps]
-"""
-
-
 @task("05.7")
 def test_warmup_linear_multiplier(student, rng):
     """warmup_linear: t / W during the warm-up, then linearly to 0 at T, 0 after T"""
     for warmup_steps, total_steps in _warmup_cases(rng):
         steps = list(range(total_steps + 4))
-        got = student.run(
-            _MULTIPLIER_DRIVER, warmup_steps=warmup_steps, total_steps=total_steps, steps=steps
+        got = DRIVERS.run(
+            student, "multipliers", warmup_steps=warmup_steps, total_steps=total_steps, steps=steps
         )
         expected = _reference_rates([1.0], warmup_steps, total_steps, len(steps))[:, 0]
         expect_close(
@@ -664,29 +529,15 @@ def test_warmup_linear_multiplier(student, rng):
         )
 
 
-_SCHEDULER_DRIVER = """
-import torch
-
-params = [torch.zeros(1, requires_grad=True) for _ in lrs]
-optimizer = torch.optim.SGD([{"params": [p], "lr": lr} for p, lr in zip(params, lrs)], lr=1.0)
-scheduler = make_scheduler(optimizer, warmup_steps, total_steps)
-rates = []
-for _ in range(num_steps):
-    rates.append([float(group["lr"]) for group in optimizer.param_groups])
-    optimizer.step()
-    scheduler.step()
-result = rates
-"""
-
-
 @task("05.7")
 def test_make_scheduler_rates_of_each_group(student, rng):
     """make_scheduler: the rate of each of two param groups after every scheduler.step()"""
     for warmup_steps, total_steps in _warmup_cases(rng):
         lrs = [float(10 ** rng.uniform(-3, 0)) for _ in range(2)]
         num_steps = total_steps + 3
-        got = student.run(
-            _SCHEDULER_DRIVER,
+        got = DRIVERS.run(
+            student,
+            "scheduled_rates",
             lrs=lrs,
             warmup_steps=warmup_steps,
             total_steps=total_steps,
@@ -704,19 +555,6 @@ def test_make_scheduler_rates_of_each_group(student, rng):
 
 
 # ----------------------------------------------------------------------------- 05.8
-
-_EVALUATE_DRIVER = (
-    _NET_CODE
-    + """
-net = _net(state, num_classes, torch.float64)
-x, y = torch.as_tensor(images), torch.as_tensor(labels)
-net.train()
-with_tta = evaluate(net, x, y, batch_size=batch_size, tta=True)
-net.train()
-without = evaluate(net, x, y, batch_size=batch_size, tta=False)
-result = {"tta": with_tta, "plain": without, "state": dict(net.state_dict())}
-"""
-)
 
 
 def _evaluation_case(rng):
@@ -748,8 +586,9 @@ def test_evaluate_with_and_without_tta(student, rng):
         batch_size = int(rng.integers(4, 17))
         if n % batch_size == 0:
             batch_size += 1
-        got = student.run(
-            _EVALUATE_DRIVER,
+        got = DRIVERS.run(
+            student,
+            "evaluated",
             state=state,
             num_classes=num_classes,
             images=images,

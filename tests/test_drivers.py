@@ -1,0 +1,66 @@
+"""The hidden checks' drivers: linted files of functions that run in the student's process."""
+
+import ast
+import importlib
+from pathlib import Path
+
+import pytest
+
+from autograder.checking import Drivers
+from autograder.grading import CHECKS_DIR
+from course_utils.answers import MODULES
+
+ASSIGNMENTS = sorted(MODULES)
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_a_drivers_file_only_imports_and_defines(assignment):
+    drivers = Drivers(CHECKS_DIR / f"test_{assignment}.py")
+    tree = ast.parse(drivers.text)
+    body = tree.body[1:] if ast.get_docstring(tree) else tree.body
+    kinds = {type(node).__name__ for node in body}
+    assert kinds <= {"Import", "ImportFrom", "FunctionDef"}, kinds
+    assert drivers.names
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_driver_shadows_a_name_of_the_notebook(assignment):
+    drivers = Drivers(CHECKS_DIR / f"test_{assignment}.py")
+    notebook_names = set(importlib.import_module(MODULES[assignment]).__all__)
+    assert not drivers.names & notebook_names
+
+
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_every_driver_a_check_names_exists(assignment):
+    checks = (CHECKS_DIR / f"test_{assignment}.py").read_text()
+    used = set()
+    for node in ast.walk(ast.parse(checks)):
+        if (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and node.func.attr in ("run", "load")
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == "DRIVERS"
+        ):
+            name = node.args[1 if node.func.attr == "run" else 0]
+            assert isinstance(name, ast.Constant), ast.unparse(node)
+            used.add(name.value)
+    drivers = Drivers(CHECKS_DIR / f"test_{assignment}.py")
+    assert used and used <= drivers.names, used - drivers.names
+
+
+def test_the_call_binds_the_inputs_by_name_and_an_unknown_driver_is_refused(tmp_path):
+    (tmp_path / "drivers").mkdir()
+    (tmp_path / "drivers" / "99_demo.py").write_text("def twice(x):\n    return 2 * x\n")
+    drivers = Drivers(tmp_path / "test_99_demo.py")
+    namespace = {"x": 21}
+    exec(drivers.code("twice", {"x": 21}), namespace)
+    assert namespace["result"] == 42
+    assert drivers.load("twice")(4) == 8
+    with pytest.raises(KeyError, match="defines no driver 'thrice'"):
+        drivers.code("thrice", {})
+
+
+def test_drivers_are_not_importable_modules():
+    assert all(not p.stem.isidentifier() for p in (CHECKS_DIR / "drivers").glob("*.py"))
+    assert Path(CHECKS_DIR / "drivers").is_dir()
