@@ -164,7 +164,7 @@ class AdamW(Adam):
             group["decoupled_weight_decay"] = True
 
 
-def _adam_single(
+def adam_moments(
     param,
     grad,
     state,
@@ -178,6 +178,10 @@ def _adam_single(
     maximize,
     decoupled_weight_decay,
 ):
+    """Adam's bookkeeping for one tensor, torch.optim.Adam's single-tensor arithmetic: count
+    the step, apply the weight decay, update the moments in ``state``; return ``(exp_avg,
+    denom, step_size, g)``, so that the step is ``step_size * exp_avg / denom`` (``g`` is the
+    gradient used). :class:`Adam` and :class:`~course_utils.optim.SWATS` both take it."""
     state["step"] += 1
     t = state["step"]
     if decoupled_weight_decay and weight_decay != 0:
@@ -193,7 +197,12 @@ def _adam_single(
         torch.maximum(second_moment, exp_avg_sq, out=second_moment)
     root_bc2 = math.sqrt(1 - beta2**t)
     denom = second_moment.sqrt().add_(eps * root_bc2)
-    param.addcdiv_(exp_avg, denom, value=-lr * root_bc2 / (1 - beta1**t))
+    return exp_avg, denom, -lr * root_bc2 / (1 - beta1**t), g
+
+
+def _adam_single(param, grad, state, **options):
+    exp_avg, denom, step_size, _ = adam_moments(param, grad, state, **options)
+    param.addcdiv_(exp_avg, denom, value=step_size)
 
 
 def _adam_foreach(

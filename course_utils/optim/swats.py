@@ -4,12 +4,11 @@ Keskar & Socher, "Improving Generalization Performance by Switching from Adam to
 arXiv:1712.07628 (2017), algorithm 1, applied to each param group separately.
 """
 
-import math
-
 import torch
 
 from course_utils.optim import _validation
 from course_utils.optim._base import CourseOptimizer, effective_grad, group_float
+from course_utils.optim.adam import adam_moments
 
 
 class SWATS(CourseOptimizer):
@@ -158,17 +157,20 @@ class SWATS(CourseOptimizer):
                 state["step"] = 0
                 state["exp_avg"] = torch.zeros_like(param)
                 state["exp_avg_sq"] = torch.zeros_like(param)
-            state["step"] += 1
-            t = state["step"]
-            g = effective_grad(
-                param, param.grad, weight_decay=weight_decay, maximize=group["maximize"]
+            exp_avg, denom, step_size, g = adam_moments(
+                param,
+                param.grad,
+                state,
+                lr=lr,
+                beta1=beta1,
+                beta2=beta2,
+                eps=eps,
+                weight_decay=weight_decay,
+                amsgrad=False,
+                maximize=group["maximize"],
+                decoupled_weight_decay=False,
             )
-            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            exp_avg.lerp_(g, 1 - beta1)
-            exp_avg_sq.mul_(beta2).addcmul_(g, g, value=1 - beta2)
-            root_bc2 = math.sqrt(1 - beta2**t)
-            adam_step = exp_avg / exp_avg_sq.sqrt().add_(eps * root_bc2)
-            adam_step.mul_(-lr * root_bc2 / (1 - beta1**t))
+            adam_step = (exp_avg / denom).mul_(step_size)
             param.add_(adam_step)
             flat_step = adam_step.reshape(-1).to(torch.float64)
             flat_grad = g.reshape(-1).to(torch.float64)
