@@ -79,7 +79,7 @@ def test_the_answers_module_speaks_the_notebooks_vocabulary(assignment):
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_the_hidden_checks_reference_is_the_answers_module(assignment):
-    namespace = {}
-    checks = (REPO / "autograder" / "checks" / f"test_{assignment}.py").read_text()
-    exec(compile(checks, "checks", "exec"), namespace)
+    path = REPO / "autograder" / "checks" / f"test_{assignment}.py"
+    namespace = {"__file__": str(path)}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
     assert namespace["REFERENCE_SETUP"].strip() == f"from {MODULES[assignment]} import *"

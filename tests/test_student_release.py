@@ -58,8 +58,9 @@ def student_python(code, cwd):
 
 def reference_setup(assignment):
     """The ``REFERENCE_SETUP`` code of the assignment's hidden-check module."""
-    namespace = {}
-    exec(compile((CHECKS_DIR / f"test_{assignment}.py").read_text(), "checks", "exec"), namespace)
+    path = CHECKS_DIR / f"test_{assignment}.py"
+    namespace = {"__file__": str(path)}
+    exec(compile(path.read_text(), str(path), "exec"), namespace)
     return namespace["REFERENCE_SETUP"]
 
 

@@ -84,9 +84,7 @@ class Adagrad(CourseOptimizer):
     def _update(self, group, params, grads, states, foreach):
         initial = group_float(group, "initial_accumulator_value")
         for param, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = 0
-                state["sum"] = torch.full_like(param, initial)
+            init_adagrad_state(param, state, initial_accumulator_value=initial)
         options = {
             "lr": group_float(group, "lr"),
             "lr_decay": group_float(group, "lr_decay"),
@@ -99,6 +97,13 @@ class Adagrad(CourseOptimizer):
         else:
             for param, grad, state in zip(params, grads, states, strict=True):
                 _adagrad_single(param, grad, state, **options)
+
+
+def init_adagrad_state(param, state, *, initial_accumulator_value):
+    """The state of a tensor before its first Adagrad step."""
+    state.setdefault("step", 0)
+    if state.get("sum") is None:
+        state["sum"] = torch.full_like(param, initial_accumulator_value)
 
 
 def _adagrad_single(param, grad, state, *, lr, lr_decay, weight_decay, eps, maximize):

@@ -106,12 +106,7 @@ class Adam(CourseOptimizer):
             "decoupled_weight_decay": bool(group["decoupled_weight_decay"]),
         }
         for param, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = 0
-                state["exp_avg"] = torch.zeros_like(param)
-                state["exp_avg_sq"] = torch.zeros_like(param)
-            if options["amsgrad"] and "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = torch.zeros_like(param)
+            init_adam_state(param, state, amsgrad=options["amsgrad"])
         if foreach:
             _adam_foreach(params, grads, states, **options)
         else:
@@ -162,6 +157,14 @@ class AdamW(Adam):
         super().__setstate__(state)
         for group in self.param_groups:
             group["decoupled_weight_decay"] = True
+
+
+def init_adam_state(param, state, *, amsgrad):
+    """The state of a tensor before its first Adam step (missing buffers are zeros)."""
+    state.setdefault("step", 0)
+    for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[: 3 if amsgrad else 2]:
+        if state.get(key) is None:
+            state[key] = torch.zeros_like(param)
 
 
 def adam_moments(

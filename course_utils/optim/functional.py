@@ -18,43 +18,54 @@ step count starting at 1. Non-finite gradients are never masked: a NaN gradient 
 NaN parameter.
 """
 
-import math
-
 import numpy as np
 import torch
 
 from course_utils.optim import _validation
+from course_utils.optim.adagrad import _adagrad_single, init_adagrad_state
+from course_utils.optim.adam import _adam_single, init_adam_state
+from course_utils.optim.rmsprop import _rmsprop_single, init_rmsprop_state
+from course_utils.optim.sgd import _sgd_single
 
 
-def _sqrt(x):
-    return torch.sqrt(x) if isinstance(x, torch.Tensor) else np.sqrt(x)
-
-
-def _maximum(a, b):
-    """Elementwise maximum that propagates NaN (never ``fmax``)."""
-    return torch.maximum(a, b) if isinstance(a, torch.Tensor) else np.maximum(a, b)
-
-
-def _copy(x):
-    return x.clone() if isinstance(x, torch.Tensor) else np.array(x, copy=True)
-
-
-def _full_like(x, value):
+def _to_torch(x, dtype=None):
+    """A private torch copy of an array, tensor or number."""
     if isinstance(x, torch.Tensor):
-        return torch.full_like(x, value)
-    return np.full_like(x, value)
+        copy = x.detach().clone()
+    else:
+        copy = torch.from_numpy(np.array(x, copy=True))
+    return copy if dtype is None else copy.to(dtype)
 
 
-def _zeros_like(x):
-    return _full_like(x, 0.0)
+def _step_count(value):
+    return int(value.item()) if isinstance(value, torch.Tensor) else int(value)
 
 
-def _effective_grad(param, grad, *, weight_decay, maximize):
-    """g = (−∇ if maximize else ∇) + λθ (the L2 penalty folded into the gradient)."""
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        g = g + weight_decay * param
-    return g
+def _run_kernel(kernel, init, param, grad, state, *, extra=None, **options):
+    """One step of the in-place single-tensor ``kernel`` of the torch.optim drop-in, on
+    private copies of ``param``, ``grad`` and the state, so that the pure rule and the class
+    share one implementation; results come back as the type of ``param``."""
+    as_numpy = not isinstance(param, torch.Tensor)
+    p = _to_torch(param)
+    g = _to_torch(grad, p.dtype)
+    work = {}
+    for key, value in (state or {}).items():
+        if key == "step":
+            work[key] = _step_count(value)
+        elif value is not None:
+            work[key] = _to_torch(value, p.dtype)
+    if init is not None:
+        init(p, work)
+    kernel(p, g, work, **options)
+
+    def back(value):
+        if not isinstance(value, torch.Tensor):
+            return value
+        return value.numpy() if as_numpy else value
+
+    new_state = dict(extra or {})
+    new_state.update({key: back(value) for key, value in work.items()})
+    return back(p), new_state
 
 
 def sgd_update(
@@ -93,16 +104,20 @@ def sgd_update(
         weight_decay=weight_decay,
         nesterov=nesterov,
     )
-    g = _effective_grad(param, grad, weight_decay=weight_decay, maximize=maximize)
-    buf = None
-    if momentum != 0:
-        previous = (state or {}).get("momentum_buffer")
-        if previous is None:
-            buf = _copy(g)
-        else:
-            buf = momentum * previous + (1 - dampening) * g
-        g = g + momentum * buf if nesterov else buf
-    return param - lr * g, {"momentum_buffer": buf}
+    return _run_kernel(
+        _sgd_single,
+        None,
+        param,
+        grad,
+        state if momentum != 0 else None,
+        lr=lr,
+        momentum=momentum,
+        dampening=dampening,
+        nesterov=nesterov,
+        weight_decay=weight_decay,
+        maximize=maximize,
+        extra={"momentum_buffer": None},
+    )
 
 
 def adagrad_update(
@@ -139,15 +154,20 @@ def adagrad_update(
         initial_accumulator_value=initial_accumulator_value,
         eps=eps,
     )
-    state = state or {}
-    step = int(state.get("step", 0)) + 1
-    total = state.get("sum")
-    if total is None:
-        total = _full_like(param, initial_accumulator_value)
-    g = _effective_grad(param, grad, weight_decay=weight_decay, maximize=maximize)
-    clr = lr / (1 + (step - 1) * lr_decay)
-    total = total + g * g
-    return param - clr * g / (_sqrt(total) + eps), {"step": step, "sum": total}
+    return _run_kernel(
+        _adagrad_single,
+        lambda p, st: init_adagrad_state(
+            p, st, initial_accumulator_value=initial_accumulator_value
+        ),
+        param,
+        grad,
+        state,
+        lr=lr,
+        lr_decay=lr_decay,
+        weight_decay=weight_decay,
+        eps=eps,
+        maximize=maximize,
+    )
 
 
 def rmsprop_update(
@@ -185,31 +205,20 @@ def rmsprop_update(
     _validation.check_rmsprop(
         lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay, momentum=momentum
     )
-    state = state or {}
-    new_state = {"step": int(state.get("step", 0)) + 1}
-    g = _effective_grad(param, grad, weight_decay=weight_decay, maximize=maximize)
-    square_avg = state.get("square_avg")
-    if square_avg is None:
-        square_avg = _zeros_like(param)
-    square_avg = alpha * square_avg + (1 - alpha) * g * g
-    new_state["square_avg"] = square_avg
-    if centered:
-        grad_avg = state.get("grad_avg")
-        if grad_avg is None:
-            grad_avg = _zeros_like(param)
-        grad_avg = alpha * grad_avg + (1 - alpha) * g
-        new_state["grad_avg"] = grad_avg
-        denom = _sqrt(square_avg - grad_avg * grad_avg) + eps
-    else:
-        denom = _sqrt(square_avg) + eps
-    if momentum > 0:
-        buf = state.get("momentum_buffer")
-        if buf is None:
-            buf = _zeros_like(param)
-        buf = momentum * buf + g / denom
-        new_state["momentum_buffer"] = buf
-        return param - lr * buf, new_state
-    return param - lr * g / denom, new_state
+    return _run_kernel(
+        _rmsprop_single,
+        lambda p, st: init_rmsprop_state(p, st, momentum=momentum, centered=centered),
+        param,
+        grad,
+        state,
+        lr=lr,
+        alpha=alpha,
+        eps=eps,
+        weight_decay=weight_decay,
+        momentum=momentum,
+        centered=centered,
+        maximize=maximize,
+    )
 
 
 def adam_update(
@@ -247,31 +256,18 @@ def adam_update(
     ``amsgrad``.
     """
     beta1, beta2 = _validation.check_adam(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay)
-    state = state or {}
-    step = int(state.get("step", 0)) + 1
-    g = -grad if maximize else grad
-    if weight_decay != 0:
-        if decoupled_weight_decay:
-            param = param * (1 - lr * weight_decay)
-        else:
-            g = g + weight_decay * param
-    exp_avg = state.get("exp_avg")
-    exp_avg_sq = state.get("exp_avg_sq")
-    if exp_avg is None:
-        exp_avg = _zeros_like(param)
-    if exp_avg_sq is None:
-        exp_avg_sq = _zeros_like(param)
-    exp_avg = beta1 * exp_avg + (1 - beta1) * g
-    exp_avg_sq = beta2 * exp_avg_sq + (1 - beta2) * g * g
-    new_state = {"step": step, "exp_avg": exp_avg, "exp_avg_sq": exp_avg_sq}
-    second_moment = exp_avg_sq
-    if amsgrad:
-        previous_max = state.get("max_exp_avg_sq")
-        if previous_max is None:
-            previous_max = _zeros_like(param)
-        second_moment = _maximum(previous_max, exp_avg_sq)
-        new_state["max_exp_avg_sq"] = second_moment
-    bias_correction1 = 1 - beta1**step
-    bias_correction2 = 1 - beta2**step
-    denom = _sqrt(second_moment) / math.sqrt(bias_correction2) + eps
-    return param - (lr / bias_correction1) * exp_avg / denom, new_state
+    return _run_kernel(
+        _adam_single,
+        lambda p, st: init_adam_state(p, st, amsgrad=amsgrad),
+        param,
+        grad,
+        state,
+        lr=lr,
+        beta1=beta1,
+        beta2=beta2,
+        eps=eps,
+        weight_decay=weight_decay,
+        amsgrad=amsgrad,
+        maximize=maximize,
+        decoupled_weight_decay=decoupled_weight_decay,
+    )

@@ -97,18 +97,23 @@ class RMSprop(CourseOptimizer):
             "maximize": bool(group["maximize"]),
         }
         for param, state in zip(params, states, strict=True):
-            if not state:
-                state["step"] = 0
-                state["square_avg"] = torch.zeros_like(param)
-            if options["momentum"] > 0 and "momentum_buffer" not in state:
-                state["momentum_buffer"] = torch.zeros_like(param)
-            if options["centered"] and "grad_avg" not in state:
-                state["grad_avg"] = torch.zeros_like(param)
+            init_rmsprop_state(
+                param, state, momentum=options["momentum"], centered=options["centered"]
+            )
         if foreach:
             _rmsprop_foreach(params, grads, states, **options)
         else:
             for param, grad, state in zip(params, grads, states, strict=True):
                 _rmsprop_single(param, grad, state, **options)
+
+
+def init_rmsprop_state(param, state, *, momentum, centered):
+    """The state of a tensor before its first RMSprop step (missing buffers are zeros)."""
+    state.setdefault("step", 0)
+    keys = ["square_avg"] + ["momentum_buffer"] * (momentum > 0) + ["grad_avg"] * centered
+    for key in keys:
+        if state.get(key) is None:
+            state[key] = torch.zeros_like(param)
 
 
 def _rmsprop_single(
