@@ -19,8 +19,9 @@ A hidden check is a pytest test function in ``autograder/checks/test_<assignment
   afresh on every grading run, so answers cannot be precomputed.
 - Drivers are functions in ``autograder/checks/drivers/<assignment>.py``, an ordinary
   linted Python file; ``DRIVERS = Drivers(__file__)`` in a check module reads it, and
-  ``DRIVERS.run(student, "name", **inputs)`` sends its text to the student's process and
-  calls ``name(**inputs)`` there, in a copy of the notebook's namespace (the student's
+  ``DRIVERS.run(student, "name", **inputs)`` sends the text of that function (with the
+  file's imports and the functions it uses) to the student's process and calls
+  ``name(**inputs)`` there, in a copy of the notebook's namespace (the student's
   names are the file's free names). The file is never imported, here or there.
 - Driver snippets (the code of ``student.run``) and their inputs are public by design:
   student code can read both, so a driver only calls the student's functions on the
@@ -56,16 +57,40 @@ class Drivers:
         assignment = check_file.stem.removeprefix("test_")
         self.path = check_file.parent / "drivers" / f"{assignment}.py"
         self.text = self.path.read_text(encoding="utf-8")
-        self.names = {
-            node.name for node in ast.parse(self.text).body if isinstance(node, ast.FunctionDef)
+        tree = ast.parse(self.text)
+        self._imports = [
+            ast.get_source_segment(self.text, node)
+            for node in tree.body
+            if isinstance(node, ast.Import | ast.ImportFrom)
+        ]
+        self._functions = {
+            node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)
         }
+        self.names = set(self._functions)
+
+    def _needed(self, driver):
+        """``driver`` and the functions of the file it uses, directly or through others."""
+        needed, todo = [], [driver]
+        while todo:
+            name = todo.pop()
+            if name in needed:
+                continue
+            needed.append(name)
+            used = {n.id for n in ast.walk(self._functions[name]) if isinstance(n, ast.Name)}
+            todo.extend(sorted(used & self.names))
+        return sorted(needed, key=lambda n: self._functions[n].lineno)
 
     def code(self, driver, inputs):
-        """The text sent to the student's process: the file, then ``result = driver(...)``."""
+        """The text sent to the student's process: the file's imports, ``driver`` and the
+        functions it uses (nothing else of the file), then ``result = driver(...)``."""
         if driver not in self.names:
             raise KeyError(f"{self.path} defines no driver {driver!r}")
+        parts = self._imports + [
+            ast.get_source_segment(self.text, self._functions[name])
+            for name in self._needed(driver)
+        ]
         arguments = ", ".join(f"{key}={key}" for key in inputs)
-        return f"{self.text}\n\nresult = {driver}({arguments})\n"
+        return "\n\n\n".join(parts) + f"\n\n\nresult = {driver}({arguments})\n"
 
     def load(self, name):
         """A function of the file, defined on the trusted side (for a check's own use)."""

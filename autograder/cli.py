@@ -108,7 +108,11 @@ def cmd_check(args):
     except SubmissionError as exc:
         print(f"{exc.status}: {exc.message}", file=sys.stderr)
         return 2
-    print(f"Checking {args.notebook} against the hidden checks of {assignment} ...", flush=True)
+    print(
+        f"Checking {args.notebook} against the hidden checks of {assignment} ...",
+        file=sys.stderr if args.json else sys.stdout,  # --json: stdout holds the JSON only
+        flush=True,
+    )
     result = grade_notebook(
         notebook,
         assignment,

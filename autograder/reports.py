@@ -73,6 +73,12 @@ def feedback_text(result):
         lines.append(f"Status: {result['status']}")
     if result.get("message"):
         lines.append(result["message"])
+    seeds = sorted({n["seed"] for n in result["notebooks"].values() if n.get("seed") is not None})
+    if seeds:
+        lines.append(
+            f"Random inputs from seed {', '.join(map(str, seeds))}: "
+            f"`python -m autograder check NOTEBOOK --seed {seeds[0]}` draws the same ones."
+        )
     for notebook in result["notebooks"].values():
         for cell in notebook.get("cells", []):
             if cell["status"] != "ok":

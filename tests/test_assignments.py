@@ -240,6 +240,16 @@ def test_reference_scores_full_marks(graded_course):
         assert result.score == result.max_score > 0, scores(result)
 
 
+def test_correct_answers_written_another_way_score_full_marks(graded_course):
+    assignment, samples, results = graded_course
+    others = [s for s in samples if not s.breaks and s.student not in ("reference", "blank")]
+    if assignment in ("01_autodiff", "03_optimizers", "05_cifar10"):
+        assert others, f"{assignment} declares correct answers in other styles"
+    for sample in others:
+        result = results[sample.student]
+        assert result.score == result.max_score > 0, (sample.student, scores(result))
+
+
 def test_each_student_gets_inputs_of_their_own(graded_course):
     _, _, results = graded_course
     seeds = {

@@ -1,6 +1,7 @@
 """The command line an instructor and a self-study learner use, on a course copied elsewhere."""
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -124,6 +125,17 @@ def test_self_study_check(course, tmp_path):
     result = autograder("check", str(bad))
     assert result.returncode == 1
     assert f"Task {bug.breaks[0]}: 0 of" in result.stdout and "FAILED" in result.stdout
+
+
+def test_check_shows_its_seed_and_json_output_is_json_only(course):
+    course_, bug, _ = course
+    bad = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    plain = autograder("check", str(bad), "--seed", "4242")
+    assert "seed 4242" in plain.stdout and "--seed 4242" in plain.stdout, plain.stdout
+    as_json = autograder("check", str(bad), "--json", "--seed", "4242")
+    summary = json.loads(as_json.stdout)  # nothing but the JSON on stdout
+    assert summary["notebooks"]["notebook"]["seed"] == 4242
+    assert summary["score"] < summary["max_score"]
 
 
 def test_clear_errors_for_wrong_arguments(course, tmp_path):

@@ -2,8 +2,10 @@
 
 import ast
 import importlib
+import re
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from autograder.checking import Drivers
@@ -11,6 +13,8 @@ from autograder.grading import CHECKS_DIR
 from course_utils.answers import MODULES
 
 ASSIGNMENTS = sorted(MODULES)
+REPO = Path(__file__).resolve().parents[1]
+SOLUTION = re.compile(r"### BEGIN SOLUTION\n(.*?)### END SOLUTION", re.DOTALL)
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
@@ -49,12 +53,35 @@ def test_every_driver_a_check_names_exists(assignment):
     assert used and used <= drivers.names, used - drivers.names
 
 
-def test_the_call_binds_the_inputs_by_name_and_an_unknown_driver_is_refused(tmp_path):
+@pytest.mark.parametrize("assignment", ASSIGNMENTS)
+def test_no_drivers_file_holds_a_line_of_the_solution(assignment):
+    # driver text is public (student code can read what it is sent), so it must not hold
+    # the reference answers, not even as a substring of a line
+    notebook = nbformat.read(REPO / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    solution_lines = {
+        line.strip()
+        for cell in notebook.cells
+        if "### BEGIN SOLUTION" in cell.source
+        for block in SOLUTION.findall(cell.source)
+        for line in block.splitlines()
+        if len(line.strip()) > 25
+    }
+    assert solution_lines
+    text = Drivers(CHECKS_DIR / f"test_{assignment}.py").text
+    assert not [line for line in solution_lines if line in text]
+
+
+def test_a_call_sends_only_the_driver_and_what_it_uses(tmp_path):
     (tmp_path / "drivers").mkdir()
-    (tmp_path / "drivers" / "99_demo.py").write_text("def twice(x):\n    return 2 * x\n")
+    (tmp_path / "drivers" / "99_demo.py").write_text(
+        "import math\n\n\ndef double(x):\n    return 2 * x\n\n\n"
+        "def twice(x):\n    return double(x)\n\n\ndef unrelated():\n    return 'secret'\n"
+    )
     drivers = Drivers(tmp_path / "test_99_demo.py")
+    code = drivers.code("twice", {"x": 21})
+    assert "secret" not in code and "import math" in code and "def double" in code
     namespace = {"x": 21}
-    exec(drivers.code("twice", {"x": 21}), namespace)
+    exec(code, namespace)
     assert namespace["result"] == 42
     assert drivers.load("twice")(4) == 8
     with pytest.raises(KeyError, match="defines no driver 'thrice'"):

@@ -66,6 +66,20 @@ def _signed(rng, low, high, size=None):
     return rng.uniform(low, high, size) * rng.choice([-1.0, 1.0], size)
 
 
+def _one_number(value, what):
+    """A loss Tensor's data as a float: a number, or an array holding one entry (the text
+    allows a one-entry Tensor of any shape)."""
+    try:
+        array = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        array = None
+    expect_true(
+        array is not None and array.size == 1,
+        f"{what} should be a Tensor holding one number; its data is {value!r}",
+    )
+    return float(array.reshape(()))
+
+
 def _scalar_cases(rng):
     """Cases (expression, (u, v)) for every operator with numbers on either side and every
     function (each at a positive and a negative point, log at positive ones), and the
@@ -662,6 +676,7 @@ def test_broadcasting_gradients(student, rng):
     for (expression, a, b, w), (value, grad_a, grad_b) in zip(cases, got, strict=True):
         want_value, want = _value_and_grads(expression, {"A": a, "B": b, "W": w})
         where = f"{expression} with A of shape {a.shape}, B of shape {b.shape}"
+        value = _one_number(value, f"the value of {where}")
         expect_close(value, want_value, rtol=RTOL, atol=ATOL, what=f"value of {where}")
         expect_close(grad_a, want["A"], rtol=RTOL, atol=ATOL, what=f"A.grad for {where}")
         expect_close(grad_b, want["B"], rtol=RTOL, atol=ATOL, what=f"B.grad for {where}")
@@ -693,6 +708,7 @@ def test_matmul_activations_and_reductions(student, rng):
     got = DRIVERS.run(student, "array_cases", expressions=ARRAY_EXPRESSIONS, arrays=arrays)
     for expression, (value, grads) in zip(ARRAY_EXPRESSIONS, got, strict=True):
         want_value, want = _value_and_grads(expression, arrays)
+        value = _one_number(value, f"the value of {expression}")
         expect_close(value, want_value, rtol=RTOL, atol=ATOL, what=f"value of {expression}")
         for name, grad in want.items():
             expect_close(
@@ -713,6 +729,7 @@ def test_softmax_cross_entropy(student, rng):
     cases = [logits, float(rng.uniform(500.0, 2000.0)) * logits]
     got = DRIVERS.run(student, "softmax_cases", cases=cases, labels=labels)
     for case, (value, grad) in zip(cases, got, strict=True):
+        value = _one_number(value, "the loss of softmax_cross_entropy")
         size = f"logits of shape {case.shape} and size up to {np.abs(case).max():.3g}"
         expect_true(
             np.isfinite(value) and np.all(np.isfinite(grad)),
@@ -734,6 +751,7 @@ def test_two_layer_network_gradients(student, rng):
     y = rng.integers(0, c, n)
     weights = [rng.normal(size=s) for s in [(d, h), (h,), (h, c), (c,)]]
     value, grads = DRIVERS.run(student, "network", X=X, y=y, weights=weights)
+    value = _one_number(value, "the loss of the network")
     params = [_t(w, requires_grad=True) for w in weights]
     W1, b1, W2, b2 = params
     loss = torch.nn.functional.cross_entropy(

@@ -12,7 +12,9 @@ reference solution::
 A sample submission is the release notebook with every answer cell filled in from the
 source notebook's solution, then the edits applied; each ``replace`` text must occur
 exactly once in its cell, so a sample cannot silently stop matching the solution.
-``breaks`` lists the tasks the bug must fail; every other task must pass. Two samples
+``breaks`` lists the tasks the bug must fail; every other task must pass. A sample whose
+``breaks`` is empty (named ``alt-...``) is a correct answer written another way, which
+must score full marks, so a false fail breaks the build. Two samples
 are implied: ``reference`` (full marks) and ``blank`` (the release as handed out).
 Cells are named by ``grade_id``; the task-id spelling ``01.2-answer`` is accepted too.
 """

@@ -139,7 +139,7 @@ def broadcast_cases(cases):
         A, B, W = Tensor(a), Tensor(b), Tensor(w)
         loss = eval(expression, globals(), {"A": A, "B": B, "W": W})
         loss.backward()
-        result.append([float(loss.data), A.grad, B.grad])
+        result.append([loss.data, A.grad, B.grad])
     return result
 
 
@@ -150,7 +150,7 @@ def array_cases(expressions, arrays):
         tensors = {name: Tensor(value) for name, value in arrays.items()}
         loss = eval(expression, dict(globals(), **tensors))
         loss.backward()
-        result.append([float(loss.data), {name: t.grad for name, t in tensors.items()}])
+        result.append([loss.data, {name: t.grad for name, t in tensors.items()}])
     return result
 
 
@@ -161,7 +161,7 @@ def softmax_cases(cases, labels):
         Z = Tensor(logits)
         loss = softmax_cross_entropy(Z, labels)
         loss.backward()
-        result.append([float(loss.data), Z.grad])
+        result.append([loss.data, Z.grad])
     return result
 
 
@@ -171,7 +171,7 @@ def network(X, y, weights):
     W1, b1, W2, b2 = params
     loss = softmax_cross_entropy(tanh(Tensor(X) @ W1 + b1) @ W2 + b2, y)
     loss.backward()
-    return [float(loss.data), [p.grad for p in params]]
+    return [loss.data, [p.grad for p in params]]
 
 
 def one_step(X, y, hidden, classes, lr, seed):

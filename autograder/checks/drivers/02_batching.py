@@ -18,7 +18,7 @@ def batch_level_loss_grad(theta, X_batch, y_batch):
     the weighted sum over micro-batches differs from one call on the whole batch."""
     residual = X_batch @ theta - y_batch
     mean = float(np.mean(residual))
-    loss = 0.5 * float(np.mean(residual**2)) + 0.5 * mean**2
+    loss = (float(np.dot(residual, residual)) / len(residual) + mean**2) / 2
     grad = X_batch.T @ residual / len(X_batch) + mean * X_batch.mean(axis=0)
     return loss, grad
 
