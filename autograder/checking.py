@@ -101,8 +101,22 @@ class Drivers:
         return namespace[name]
 
     def run(self, student, driver, /, *, timeout=None, **inputs):
-        """Call the function ``driver`` of the file with ``inputs`` in the student's process."""
-        return student.run(self.code(driver, inputs), timeout=timeout, **inputs)
+        """Call the function ``driver`` of the file with ``inputs`` in the student's process.
+
+        When the student's code raises, hangs or crashes, the message names the call and
+        its inputs (arrays summarised), so the student can reproduce it."""
+        return student.run(
+            self.code(driver, inputs),
+            timeout=timeout,
+            call_text=f"ran {call_text(driver, inputs)}",
+            **inputs,
+        )
+
+
+def call_text(name, inputs, limit=400):
+    """``name(key=value, ...)`` with each value summarised, at most about ``limit`` chars."""
+    text = f"{name}({', '.join(f'{k}={_summary(v, 4)}' for k, v in inputs.items())})"
+    return text if len(text) <= limit else text[: limit - 4] + " ...)"
 
 
 def task(task_id):
@@ -114,14 +128,35 @@ def fail(message):
     raise CheckFailed(message)
 
 
-def _summary(value, limit=6):
+def _summary(value, limit=6, digits=6):
+    """A short text for ``value``: a 0-d array as its number, larger arrays by shape and
+    their first ``limit`` entries to ``digits`` significant digits."""
     if isinstance(value, np.ndarray):
+        if value.ndim == 0:
+            item = value.item()
+            return f"{item:.{digits}g}" if isinstance(item, float) else repr(item)
         flat = value.ravel()
-        shown = np.array2string(flat[:limit], precision=6, separator=", ")
+        with np.printoptions(precision=digits - 1, floatmode="maxprec", legacy=False):
+            shown = np.array2string(
+                flat[:limit], separator=", ", formatter=_digits_formatter(flat, digits)
+            )
         more = f" (+{flat.size - limit} more)" if flat.size > limit else ""
         return f"array of shape {value.shape}: {shown}{more}"
     text = repr(value)
     return text if len(text) <= 120 else text[:117] + "..."
+
+
+def _digits_formatter(flat, digits):
+    if flat.dtype.kind != "f":
+        return None
+    return {"float_kind": lambda x: f"{x:.{digits}g}"}
+
+
+def _digits_for(rtol):
+    """Significant digits that show a difference larger than ``rtol`` (6 to 17)."""
+    if not rtol or rtol <= 0:
+        return 17
+    return int(min(17, max(6, np.ceil(-np.log10(rtol)) + 2)))
 
 
 def _as_float_array(value, what):
@@ -150,12 +185,15 @@ def expect_close(actual, expected, *, rtol=1e-8, atol=0.0, what="result"):
     bad = ~both_nan & ~(error <= allowed)
     if np.any(bad):
         index = np.unravel_index(np.argmax(np.where(bad, error - allowed, -np.inf)), bad.shape)
-        where = f" at index {tuple(int(i) for i in index)}" if expected.ndim else ""
+        tolerance = f"(tolerance rtol={rtol:g}, atol={atol:g})"
+        if expected.ndim == 0:
+            fail(f"{what}: expected {float(expected)!r}, got {float(actual)!r} {tolerance}")
+        digits = _digits_for(rtol)
         fail(
-            f"{what}: expected {_summary(expected)}, got {_summary(actual)}; "
-            f"{int(bad.sum())} of {bad.size} values differ, e.g.{where} expected "
-            f"{float(expected[index])!r} but got {float(actual[index])!r} "
-            f"(tolerance rtol={rtol:g}, atol={atol:g})"
+            f"{what}: expected {_summary(expected, digits=digits)}, got "
+            f"{_summary(actual, digits=digits)}; {int(bad.sum())} of {bad.size} values "
+            f"differ, e.g. at index {tuple(int(i) for i in index)} expected "
+            f"{float(expected[index])!r} but got {float(actual[index])!r} {tolerance}"
         )
 
 

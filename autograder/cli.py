@@ -8,7 +8,7 @@ from pathlib import Path
 from autograder import nbgrader_bridge, reports
 from autograder.course import Course
 from autograder.grading import CHECKS_DIR, grade_notebook
-from autograder.notebook import SubmissionError, read_notebook, task_points
+from autograder.notebook import SubmissionError, hand_graded_points, read_notebook, task_points
 from autograder.sandbox.runner import MIB, NO_SANDBOX_WARNING, Limits, SandboxUnavailable
 
 
@@ -131,6 +131,7 @@ def cmd_check(args):
         "score": result.score,
         "max_score": result.max_score,
         "notebooks": {"notebook": result.to_dict()},
+        "hand_graded": hand_graded_points(notebook),
     }
     if args.json:
         print(json.dumps(summary, indent=1))

@@ -15,6 +15,7 @@ Pipeline for one notebook (each step one function below):
 
 import importlib.util
 import io
+import re
 import secrets
 import time
 import zlib
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from autograder import answer_rules
 from autograder.checking import CheckFailed
 from autograder.notebook import CodeCell, cells_to_run, task_points
 from autograder.sandbox.runner import (
@@ -229,6 +231,22 @@ class Student:
                 except ChildDied:
                     return  # a cell that worked once broke on replay: later requests fail
 
+    def _unfinished_cell_defining(self, error):
+        """The id of a cell that raised NotImplementedError when first run and defines the
+        name a NameError ``error`` is about, or None."""
+        match = re.match(r"NameError: .*?'(\w+)'", error)
+        if not match:
+            return None
+        name = re.escape(match[1])
+        defines = re.compile(rf"^\s*(def|class)\s+{name}\b|^{name}\s*=", re.MULTILINE)
+        unfinished = {
+            r.cell_id for r in self.cell_results if r.message.startswith("NotImplementedError")
+        }
+        for cell in self.cells:
+            if cell.cell_id in unfinished and defines.search(cell.source):
+                return cell.cell_id
+        return None
+
     def _request(self, send, what, timeout):
         limit = timeout
         try:
@@ -239,6 +257,19 @@ class Student:
         except _BudgetSpent:
             raise CheckFailed(f"not tested: {self._budget_message()}") from None
         except StudentCodeError as exc:
+            if exc.error.startswith("NotImplementedError"):
+                raise CheckFailed(
+                    f"not done yet: the answer still raises NotImplementedError ({exc.where}) "
+                    f"when the grader {what}; replace the `raise NotImplementedError()` line "
+                    "with your code"
+                ) from None
+            blank = self._unfinished_cell_defining(exc.error)
+            if blank:
+                raise CheckFailed(
+                    f"not done yet: {exc.error.removeprefix('NameError: ')} because the answer "
+                    f"cell {blank} still raises NotImplementedError when the grader {what}; "
+                    "replace the `raise NotImplementedError()` line with your code"
+                ) from None
             raise CheckFailed(f"your code raised {exc} while the grader {what}") from None
         except TimeoutError:
             if limit < timeout:
@@ -254,11 +285,14 @@ class Student:
                 f"your code ended the Python process ({exc}) while the grader {what}"
             ) from None
 
-    def run(self, code, *, timeout=None, **inputs):
-        """Run a driver snippet with ``inputs`` bound; return its ``result`` as plain data."""
+    def run(self, code, *, timeout=None, call_text=None, **inputs):
+        """Run a driver snippet with ``inputs`` bound; return its ``result`` as plain data.
+
+        ``call_text`` (e.g. ``"ran adam_steps(lr=0.01, ...)"``) is what messages say the
+        grader was doing when the code raised, hung or crashed."""
         return self._request(
             lambda limit: self._process.run(code, timeout=limit, **inputs),
-            "ran a test of your code",
+            call_text or "ran a test of your code",
             timeout or self.check_timeout,
         )
 
@@ -384,6 +418,25 @@ def run_checks(assignment, student, seed, checks_dir=CHECKS_DIR):
     return plugin.results
 
 
+def rule_checks(notebook, assignment, checks_dir=CHECKS_DIR):
+    """Failed CheckResults of the rules the notebook states that are read from its text
+    (the allowed imports of answer cells), one per task that breaks one."""
+    allowed = answer_rules.allowed_imports(checks_module(assignment, checks_dir))
+    if allowed is None:
+        return []
+    description = f"answer cells use only {answer_rules.describe(allowed)}"
+    return [
+        CheckResult(
+            task,
+            answer_rules.RULE_NAME,
+            description,
+            False,
+            answer_rules.rule_message(messages, allowed),
+        )
+        for task, messages in answer_rules.import_findings(notebook, allowed).items()
+    ]
+
+
 def score_tasks(points, checks):
     """A task scores its points when it has checks and every one of them passed."""
     tasks = {}
@@ -429,6 +482,7 @@ def grade_notebook(
         checks = run_checks(assignment, student, seed, checks_dir)
     finally:
         student.close()
+    checks += rule_checks(notebook, assignment, checks_dir)
     return NotebookResult(
         "graded", seed=seed, cells=cells, tasks=score_tasks(task_points(notebook), checks)
     )

@@ -171,6 +171,19 @@ def task_points(notebook):
     return tasks
 
 
+def hand_graded_points(notebook):
+    """``{task_id: points}`` of the answers graded by hand (nbgrader ``grade`` and
+    ``solution`` both set, e.g. a written answer), in notebook order."""
+    tasks = {}
+    for cell in notebook.cells:
+        meta = nbgrader_meta(cell)
+        if meta.get("grade") and meta.get("solution"):
+            grade_id = str(meta.get("grade_id", ""))
+            task = task_id_of(grade_id.split("-")[0]) or grade_id
+            tasks[task] = float(meta.get("points", 0))
+    return tasks
+
+
 def strip_solution_markers(source):
     """Source notebook text with the ``### BEGIN/END SOLUTION`` lines removed."""
     lines = source.splitlines(keepends=True)

@@ -93,6 +93,14 @@ def feedback_text(result):
                     lines.append(f"      {check['message']}")
             if not task["checks"] and notebook["status"] == "graded":
                 lines.append("  no hidden check covers this task")
+    hand = result.get("hand_graded") or {}
+    if hand:
+        lines.append("")
+        for task, points in hand.items():
+            lines.append(
+                f"Task {task}: {points:g} points, graded by hand (not part of the "
+                f"{result['max_score']:g} points above)"
+            )
     return "\n".join(lines) + "\n"
 
 

@@ -148,3 +148,23 @@ def test_clear_errors_for_wrong_arguments(course, tmp_path):
     broken.write_text("not json")
     result = autograder("check", str(broken))
     assert result.returncode == 2 and "invalid-notebook" in result.stderr
+
+
+def test_check_of_a_blank_release_says_what_is_not_done_and_what_is_graded_by_hand():
+    blank = Path(__file__).resolve().parents[1] / "release" / "05_cifar10" / "05_cifar10.ipynb"
+    result = autograder("check", str(blank))
+    assert result.returncode == 1, result.stderr
+    assert "not done yet: the answer still raises NotImplementedError" in result.stdout
+    assert "your code raised NotImplementedError" not in result.stdout
+    hand = nbformat.read(blank, 4)
+    written = [
+        c.metadata["nbgrader"]
+        for c in hand.cells
+        if c.metadata.get("nbgrader", {}).get("grade")
+        and c.metadata["nbgrader"].get("solution")
+    ]
+    assert written, "05 has a written answer graded by hand"
+    points = written[0]["points"]
+    assert f"Task 05.9: {points:g} points, graded by hand" in result.stdout
+    summary = json.loads(autograder("check", str(blank), "--json").stdout)
+    assert summary["hand_graded"] == {"05.9": points}

@@ -267,3 +267,77 @@ def test_a_zygote_that_cannot_fork_again_gives_statuses_not_grader_errors():
     finally:
         student.close()
         first.stop()
+
+
+DRIVER_CHECKS = '''
+import numpy as np
+from autograder.checking import Drivers, expect_close, task
+
+DRIVERS = Drivers(__file__)
+
+
+@task("99.1")
+def test_square(student, rng):
+    """square(x) returns x * x elementwise"""
+    x = rng.normal(size=3)
+    got = DRIVERS.run(student, "squares", xs=x, scale=2.5)
+    expect_close(got, 2.5 * x * x, what="2.5 * square(x)")
+
+
+@task("99.2")
+def test_cosine(student, rng):
+    """lr_at(5, 1.0, 10) is one half"""
+    expect_close(student.call("lr_at", 5, 1.0, 10), 0.5, what="lr_at(5, 1.0, 10)")
+'''
+
+
+@pytest.fixture
+def driver_checks_dir(tmp_path):
+    (tmp_path / "test_99_toy.py").write_text(DRIVER_CHECKS)
+    (tmp_path / "pytest.ini").write_text("[pytest]\n")
+    (tmp_path / "drivers").mkdir()
+    (tmp_path / "drivers" / "99_toy.py").write_text(
+        "def squares(xs, scale):\n    return [scale * square(x) for x in xs]\n"
+    )
+    return tmp_path
+
+
+@pytest.mark.parametrize(
+    "body, expected",
+    [
+        ("float('bad x')", "your code raised ValueError: could not convert string to float"),
+        ("[0 for _ in iter(int, 1)]", "your code did not finish within 2 s while the grader"),
+        (
+            "(_ for _ in ()).throw(NotImplementedError())",
+            "not done yet: the answer still raises NotImplementedError (cell 99_1-answer, line",
+        ),
+    ],
+)
+def test_messages_name_the_call_and_its_inputs(driver_checks_dir, body, expected):
+    result = grade(toy_notebook(square=body), driver_checks_dir, check_timeout=2)
+    [check] = result.tasks["99.1"].checks
+    assert expected in check.message, check.message
+    assert "ran squares(xs=array of shape (3,): [" in check.message, check.message
+    assert "scale=2.5)" in check.message
+    assert result.tasks["99.2"].score == 3
+
+
+def test_a_scalar_mismatch_prints_numbers_with_all_their_digits(driver_checks_dir):
+    notebook = toy_notebook()
+    notebook.cells[3].source = "def lr_at(t, base, T):\n    return 0.5 + 1e-7\n"
+    [check] = grade(notebook, driver_checks_dir).tasks["99.2"].checks
+    assert check.message == (
+        "lr_at(5, 1.0, 10): expected 0.5, got 0.5000001 (tolerance rtol=1e-08, atol=0)"
+    )
+
+
+def test_a_cell_left_blank_says_the_task_is_not_done(driver_checks_dir):
+    notebook = toy_notebook()
+    notebook.cells[
+        1
+    ].source = "# YOUR CODE HERE\nraise NotImplementedError()\ndef square(x):\n  pass"
+    [check] = grade(notebook, driver_checks_dir).tasks["99.1"].checks
+    assert check.message.startswith(
+        "not done yet: name 'square' is not defined because the answer cell 99_1-answer "
+        "still raises NotImplementedError when the grader ran squares("
+    ), check.message

@@ -1,0 +1,152 @@
+"""The allowed-imports rule: which modules a notebook's answer cells may use.
+
+A check module states the rule of its notebook with a literal tuple of top-level module
+names (the standard library is always allowed)::
+
+    ANSWER_IMPORTS = ("math", "numpy")
+
+Answer cells are the cells a student writes: the nbgrader solution cells and any code
+cell without nbgrader metadata (helper cells the student added). Instructor cells
+(setup, demos) may import anything. In an answer cell, the rule finds
+
+- ``import x`` / ``from x import ...`` of a module outside the rule;
+- the use of a name that a cell which runs bound to such a module (the setup's
+  ``import torch`` binds ``torch``, ``import matplotlib.pyplot as plt`` binds ``plt``);
+- imports by name (``__import__``, ``importlib``, ``sys.modules``), which the rule cannot
+  follow.
+
+The rule is read from the check module's text (never imported here) and applied to the
+notebook's text in the grader, before and independently of the student's process: a
+finding fails one extra check of the task whose answer it is (for an added cell, the
+task of the next test cell), with a message that names the module, the line and what
+is allowed.
+"""
+
+import ast
+import re
+import sys
+from pathlib import Path
+
+from autograder.notebook import is_test_cell, nbgrader_meta, task_id_of
+
+STANDARD_LIBRARY = frozenset(sys.stdlib_module_names) - {"importlib", "builtins"}
+_MAGIC = re.compile(r"^\s*[%!]")
+DYNAMIC = {"__import__": "__import__()", "importlib": "importlib", "modules": "sys.modules"}
+RULE_NAME = "answer_imports"
+
+
+def allowed_imports(check_module_path):
+    """The ``ANSWER_IMPORTS`` tuple of a check module, or None when it states no rule."""
+    tree = ast.parse(Path(check_module_path).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Assign) and any(
+            isinstance(t, ast.Name) and t.id == "ANSWER_IMPORTS" for t in node.targets
+        ):
+            return tuple(ast.literal_eval(node.value))
+    return None
+
+
+def describe(allowed):
+    names = [f"`{name}`" for name in allowed] + ["the standard library"]
+    return ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _parse(source):
+    """The cell's syntax tree, IPython magics and shell lines blanked; None if invalid."""
+    text = "\n".join("" if _MAGIC.match(line) else line for line in source.splitlines())
+    try:
+        return ast.parse(text)
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+
+
+def _top(module_name):
+    return (module_name or "").split(".")[0]
+
+
+def _bound_modules(tree):
+    """``{name: top-level module}`` of the names a cell's imports bind."""
+    bound = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                name = alias.asname or alias.name.split(".")[0]
+                bound[name] = _top(alias.name)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0:
+            for alias in node.names:
+                bound[alias.asname or alias.name] = _top(node.module)
+    return bound
+
+
+def _findings(tree, ok, foreign):
+    """``[(line, text)]`` of what breaks the rule in one answer cell's tree."""
+    found = []
+    for node in ast.walk(tree):
+        line = getattr(node, "lineno", 0)
+        if isinstance(node, ast.Import):
+            found += [(line, f"imports {a.name}") for a in node.names if not ok(_top(a.name))]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and not ok(_top(node.module)):
+                found.append((line, f"imports from {node.module}"))
+        elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Load):
+            if node.id in foreign:
+                found.append((line, f"uses `{node.id}` (the module {foreign[node.id]})"))
+            elif node.id in ("__import__", "importlib"):
+                found.append((line, f"imports a module by name ({DYNAMIC[node.id]})"))
+        elif isinstance(node, ast.Attribute) and node.attr == "modules":
+            if isinstance(node.value, ast.Name) and node.value.id == "sys":
+                found.append((line, "imports a module by name (sys.modules)"))
+    return sorted(set(found))
+
+
+def _is_answer_cell(cell):
+    meta = nbgrader_meta(cell)
+    return bool(meta.get("solution")) or not meta
+
+
+def import_findings(notebook, allowed):
+    """``{task id: [message]}`` for the answer cells of ``notebook`` that break the rule."""
+    allowed_set = set(allowed)
+
+    def ok(top):
+        return top in allowed_set or top in STANDARD_LIBRARY
+
+    code = [c for c in notebook.cells if c.get("cell_type") == "code"]
+    trees = [_parse("".join(c.source) if isinstance(c.source, list) else c.source) for c in code]
+    foreign = {}
+    for cell, tree in zip(code, trees, strict=True):
+        if tree is not None and not _is_answer_cell(cell):
+            foreign.update({n: m for n, m in _bound_modules(tree).items() if not ok(m)})
+    findings, pending = {}, []
+    for index, (cell, tree) in enumerate(zip(code, trees, strict=True)):
+        task = None
+        if is_test_cell(cell):
+            task = task_id_of(nbgrader_meta(cell).get("grade_id"))
+        elif _is_answer_cell(cell) and tree is not None:
+            grade_id = str(nbgrader_meta(cell).get("grade_id") or "")
+            label = f"the answer cell {grade_id}" if grade_id else f"code cell {index + 1}"
+            for line, text in _findings(tree, ok, {**foreign}):
+                pending.append(f"{label}, line {line}, {text}")
+            task = task_id_of(grade_id.split("-")[0]) if grade_id else None
+        if task and pending:
+            findings.setdefault(task, []).extend(pending)
+            pending = []
+    if pending and findings:
+        findings[list(findings)[-1]].extend(pending)
+    elif pending:
+        last = [task_id_of(nbgrader_meta(c).get("grade_id")) for c in code if is_test_cell(c)]
+        last = [t for t in last if t]
+        if last:
+            findings.setdefault(last[-1], []).extend(pending)
+    return findings
+
+
+def rule_message(messages, allowed):
+    shown = "; ".join(messages[:5]) + (
+        f"; and {len(messages) - 5} more" if len(messages) > 5 else ""
+    )
+    return (
+        f"{shown}. Answer cells of this notebook may use {describe(allowed)} only (see the "
+        "notebook's rules): write the computation with those, and keep other modules in "
+        "the experiment cells"
+    )
