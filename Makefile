@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test demo release lab lint bench lock clean
+.PHONY: setup test demo release lab lint bench mutants lock clean
 
 ASSIGNMENTS := $(notdir $(wildcard source/[0-9][0-9]_*))
 
@@ -33,6 +33,10 @@ lab: setup
 
 lint: setup
 	$(VENV)/bin/ruff check .
+
+# Grade every mutant of the reference answers; per task, how many the hidden checks kill.
+mutants: setup
+	$(PY) -m autograder.mutation --jobs 2
 
 bench: setup
 	$(PY) benchmarks/bench_optim.py

@@ -323,9 +323,10 @@ class Student:
 class _ChecksPlugin:
     """pytest plugin giving hidden checks their fixtures and collecting their outcomes."""
 
-    def __init__(self, student, seed):
+    def __init__(self, student, seed, tasks=None):
         self._student = student
         self._seed = seed
+        self._tasks = None if tasks is None else set(tasks)
         self.results = []
         self.collection_errors = []
 
@@ -339,6 +340,17 @@ class _ChecksPlugin:
     @pytest.fixture
     def rng(self, request):
         return np.random.default_rng([self._seed, zlib.crc32(request.node.nodeid.encode())])
+
+    def pytest_collection_modifyitems(self, config, items):
+        if self._tasks is None:
+            return
+        keep, drop = [], []
+        for item in items:
+            marker = item.get_closest_marker("task")
+            (keep if marker and marker.args[0] in self._tasks else drop).append(item)
+        if drop:
+            config.hook.pytest_deselected(items=drop)
+            items[:] = keep
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -389,9 +401,11 @@ _UNUSED_PYTEST_PLUGINS = (
 )
 
 
-def run_checks(assignment, student, seed, checks_dir=CHECKS_DIR):
-    """Run the hidden checks of ``assignment`` against ``student``; return CheckResults."""
-    plugin = _ChecksPlugin(student, seed)
+def run_checks(assignment, student, seed, checks_dir=CHECKS_DIR, tasks=None):
+    """Run the hidden checks of ``assignment`` against ``student``; return CheckResults.
+
+    ``tasks`` (task ids) runs only the checks of those tasks (mutation testing)."""
+    plugin = _ChecksPlugin(student, seed, tasks)
     args = [
         str(checks_module(assignment, checks_dir)),
         "-c",
@@ -409,7 +423,8 @@ def run_checks(assignment, student, seed, checks_dir=CHECKS_DIR):
     sink = io.StringIO()
     with redirect_stdout(sink), redirect_stderr(sink):
         exit_code = pytest.main(args, plugins=[plugin])
-    if plugin.collection_errors or exit_code not in (0, 1):
+    no_tests = exit_code == pytest.ExitCode.NO_TESTS_COLLECTED and tasks is not None
+    if plugin.collection_errors or (exit_code not in (0, 1) and not no_tests):
         raise RuntimeError(
             f"the hidden checks of {assignment} could not run (pytest exit code {exit_code}):\n"
             + "\n".join(plugin.collection_errors)
@@ -461,12 +476,14 @@ def grade_notebook(
     zygote=None,
     sandbox="auto",
     limits=None,
+    tasks=None,
 ):
     """Grade a parsed notebook against the hidden checks of ``assignment``.
 
     ``zygote`` (a :class:`autograder.sandbox.runner.Zygote`) forks the children when a
     batch is graded; otherwise a zygote of its own is made with ``sandbox`` (``"auto"``
     or ``"none"``) and ``limits`` (:class:`autograder.sandbox.runner.Limits`).
+    ``tasks`` (task ids) runs only those tasks' checks; the others score nothing.
     """
     seed = secrets.randbits(63) if seed is None else seed
     student = Student(
@@ -479,7 +496,7 @@ def grade_notebook(
     )
     try:
         cells = student.prepare()
-        checks = run_checks(assignment, student, seed, checks_dir)
+        checks = run_checks(assignment, student, seed, checks_dir, tasks)
     finally:
         student.close()
     checks += rule_checks(notebook, assignment, checks_dir)
