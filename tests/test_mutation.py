@@ -5,7 +5,7 @@ import ast
 import pytest
 
 from autograder.mutation import (
-    EQUIVALENT_FILE,
+    EQUIVALENT_DIR,
     Mutant,
     _solution_lines,
     load_equivalent,
@@ -98,10 +98,10 @@ def test_every_answer_cell_has_mutants_that_compile(assignment):
 
 def test_equivalent_mutants_are_listed_with_a_reason_and_still_exist():
     listed = load_equivalent()
-    assert EQUIVALENT_FILE.is_file()
+    assert EQUIVALENT_DIR.is_dir()
     for assignment, entries in listed.items():
         ids = {m.id for m in mutants(assignment)}
-        assert set(entries) <= ids, f"stale entries in {EQUIVALENT_FILE.name}: {set(entries) - ids}"
+        assert set(entries) <= ids, f"stale entries in {assignment}.json: {set(entries) - ids}"
         assert all(len(reason) > 15 for reason in entries.values())
 
 

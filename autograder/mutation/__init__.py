@@ -19,8 +19,14 @@ changed), running the checks of the mutated task only; it is *killed* when a che
 that task fails (a raise, a timeout or a crash count: the student would lose the task).
 A mutant that survives either shows a missing check or is *equivalent*: it computes the
 same thing (``x * 2.0`` for ``x + x``), or changes only what the notebook says is not
-graded. Equivalent mutants are listed with a reason in ``equivalent.json`` next to this
-file, by id (``<cell>:<hash of the mutated cell>``), and the report leaves them out.
+graded. Equivalent mutants are listed with a reason in ``equivalent/<assignment>.json``
+next to this file, by id (``<cell>:<hash of the mutated cell>``)::
+
+    [{"id": "02_4-answer:1cf3de9968",
+      "mutant": "line 23: statement `elapsed += time.perf_counter() - start` deleted",
+      "reason": "the wall time is reported for the demo only; no task grades it"}]
+
+and the report leaves them out.
 
 ``python -m autograder.mutation [ASSIGNMENT ...]`` (``make mutants``) prints, per task,
 how many mutants were killed, and every survivor; it exits 1 when an assignment kills
@@ -39,7 +45,7 @@ import nbformat
 from autograder.notebook import nbgrader_meta, task_id_of
 
 HERE = Path(__file__).resolve().parent
-EQUIVALENT_FILE = HERE / "equivalent.json"
+EQUIVALENT_DIR = HERE / "equivalent"
 REPO = HERE.parents[1]
 
 BINARY_SWAPS = {
@@ -287,17 +293,14 @@ def mutants(assignment, repo=REPO):
     return found
 
 
-def load_equivalent(path=EQUIVALENT_FILE):
-    """``{assignment: {mutant id: reason}}`` from the equivalent-mutants file."""
-    if not Path(path).is_file():
-        return {}
-    data = json.loads(Path(path).read_text())
+def load_equivalent(folder=EQUIVALENT_DIR):
+    """``{assignment: {mutant id: reason}}`` from the equivalent-mutant files."""
     listed = {}
-    for assignment, entries in data.items():
-        for entry in entries:
+    for path in sorted(Path(folder).glob("*.json")):
+        for entry in json.loads(path.read_text()):
             if not str(entry.get("reason", "")).strip():
                 raise ValueError(f"{path}: {entry.get('id')} is listed without a reason")
-            listed.setdefault(assignment, {})[entry["id"]] = entry["reason"]
+            listed.setdefault(path.stem, {})[entry["id"]] = entry["reason"]
     return listed
 
 

@@ -132,7 +132,7 @@ def main(argv=None):
             continue
         known = {m.id for m in mutants(assignment)}
         for stale in sorted(set(equivalent.get(assignment, {})) - known):
-            print(f"  {assignment}: equivalent.json lists {stale}, which is no longer a mutant")
+            print(f"  equivalent/{assignment}.json lists {stale}, which is no longer a mutant")
         start = time.monotonic()
         outcomes = run(assignment, chosen, jobs=args.jobs)
         killed, counted = report(assignment, chosen, outcomes, equivalent.get(assignment, {}))
