@@ -9,11 +9,13 @@ See :mod:`autograder.mutation` for what a mutant is and when it counts as killed
 
 import argparse
 import concurrent.futures
+import json
 import multiprocessing
 import random
 import sys
 import time
 from collections import defaultdict
+from pathlib import Path
 
 from autograder.mutation import load_equivalent, mutant_notebook, mutants
 from autograder.samples.__main__ import sample_notebooks
@@ -121,9 +123,15 @@ def main(argv=None):
     parser.add_argument("--jobs", type=int, default=1, help="mutants graded at a time")
     parser.add_argument("--floor", type=float, default=95.0, help="percent killed required")
     parser.add_argument("--list", action="store_true", help="list the mutants, grade nothing")
+    parser.add_argument(
+        "--survivors",
+        metavar="FILE",
+        help="write the survivors as JSON entries of equivalent/<assignment>.json, each with "
+        "an empty reason to fill in (or kill them with a new check)",
+    )
     args = parser.parse_args(argv)
     equivalent = load_equivalent()
-    below = []
+    below, survivors = [], []
     for assignment in args.assignments:
         chosen = select(assignment, args.task, args.sample, args.seed)
         if args.list:
@@ -135,10 +143,18 @@ def main(argv=None):
             print(f"  equivalent/{assignment}.json lists {stale}, which is no longer a mutant")
         start = time.monotonic()
         outcomes = run(assignment, chosen, jobs=args.jobs)
-        killed, counted = report(assignment, chosen, outcomes, equivalent.get(assignment, {}))
+        listed = equivalent.get(assignment, {})
+        killed, counted = report(assignment, chosen, outcomes, listed)
+        survivors += [
+            {"id": m.id, "mutant": m.description, "reason": ""}
+            for m in chosen
+            if not outcomes[m.id][0] and m.id not in listed
+        ]
         print(f"  ({time.monotonic() - start:.0f} s)", flush=True)
         if counted and 100 * killed / counted < args.floor:
             below.append(assignment)
+    if args.survivors:
+        Path(args.survivors).write_text(json.dumps(survivors, indent=1) + "\n")
     if below:
         print(f"below the floor of {args.floor:g}% killed: {', '.join(below)}")
         return 1
