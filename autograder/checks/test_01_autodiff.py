@@ -16,10 +16,19 @@ import re
 import numpy as np
 import torch
 
-from autograder.checking import Drivers, expect_close, expect_equal, expect_true, fail, task
-from course_utils.autodiff import gradient_check
+from autograder.checking import (
+    CheckFailed,
+    Drivers,
+    expect_close,
+    expect_equal,
+    expect_true,
+    fail,
+    task,
+)
+from course_utils.autodiff import MLP, gradient_check
 
 REFERENCE_SETUP = "from course_utils.answers.autodiff import *"
+ANSWER_IMPORTS = ("math", "numpy")  # and the standard library: the notebook's rules
 DRIVERS = Drivers(__file__)
 
 RTOL = 1e-8
@@ -82,8 +91,9 @@ def _one_number(value, what):
 
 def _scalar_cases(rng):
     """Cases (expression, (u, v)) for every operator with numbers on either side and every
-    function (each at a positive and a negative point, log at positive ones), and the
-    constants c, p (real exponent, positive base u) and k (integer exponent, any sign of v)."""
+    function (each at a positive and a negative point, log at positive ones, relu also at
+    exactly 0), and the constants c, p (real exponent, positive base u) and k (integer
+    exponent, any sign of v)."""
     cases = []
     for expression in [
         "u + v",
@@ -109,6 +119,7 @@ def _scalar_cases(rng):
         if name != "log":
             values *= [1.0, -1.0, float(rng.choice([-1.0, 1.0]))]
         cases.extend((f"{name}(u)", (float(value), 0.5)) for value in values)
+    cases.append(("relu(u)", (0.0, 0.5)))  # the derivative of relu at 0 is taken to be 0
     constants = {
         "c": float(_signed(rng, 0.5, 3.0)),
         "p": float(rng.uniform(-2.0, 3.0)),
@@ -169,16 +180,50 @@ def test_lecture_forward_unit_seeds(student, rng):
         )
 
 
+@task("01.1")
+def test_lecture_forward_by_hand(student, rng):
+    """lecture_forward is the differential program written by hand: it works without Dual"""
+    x, y = (float(v) for v in _signed(rng, 0.1, 3.0, 2))
+    dx, dy = (float(v) for v in rng.normal(size=2))
+    call = f"lecture_forward({x:.6g}, {y:.6g}, {dx:.6g}, {dy:.6g})"
+    got = DRIVERS.run(student, "by_hand", x=x, y=y, dx=dx, dy=dy)
+    expect_true(
+        not got["called"],
+        f"{call} called {', '.join(sorted(set(got['called'])))}: write the program and its "
+        "differential program by hand with math.sin and math.cos (no dual numbers yet)",
+    )
+    expect_close(
+        got["result"],
+        _jvp(LECTURE, (x, y), (dx, dy)),
+        rtol=RTOL,
+        atol=ATOL,
+        what=f"{call} as (z, dz), with Dual and derivative hidden",
+    )
+
+
 # ---------------------------------------------------------------------------- Task 01.2
 
 
 def _check_dual_cases(student, cases, constants):
     got = DRIVERS.run(student, "dual_cases", cases=cases, **constants)
-    for (expression, point, tangent), (value, out_tangent) in zip(cases, got, strict=True):
+    for (expression, point, tangent), (value, out_tangent, returned, kept) in zip(
+        cases, got, strict=True
+    ):
         want = _jvp(expression, point, tangent, **constants)
         where = _describe(expression, "Dual", point, tangent, constants)
         expect_close(value, want[0], rtol=RTOL, atol=ATOL, what=f"value of {where}")
         expect_close(out_tangent, want[1], rtol=RTOL, atol=ATOL, what=f"tangent of {where}")
+        shown = returned if returned in ("u", "v") else f"a {returned}"
+        expect_true(
+            returned == "new",
+            f"{where} returned {shown} instead of a new Dual: each method returns a new Dual "
+            "and none changes self",
+        )
+        expect_true(
+            kept,
+            f"{where} changed the value or tangent of u or v: each method returns a new Dual "
+            "and none changes self",
+        )
 
 
 @task("01.2")
@@ -195,7 +240,7 @@ def test_dual_operators(student, rng):
 
 @task("01.2")
 def test_dual_functions(student, rng):
-    """sin cos exp log tanh sigmoid relu of a Dual carry the tangent f'(u) du"""
+    """sin cos exp log tanh sigmoid relu of a Dual carry the tangent f'(u) du (relu' at 0 is 0)"""
     cases, constants = _scalar_cases(rng)
     function_cases = [
         (expression, (point[0], 1.0), (float(rng.normal()), 0.0))
@@ -224,15 +269,18 @@ def test_derivative_of_compositions(student, rng):
         if abs(x - b) > 0.05:
             points.append(x)
     got = DRIVERS.run(student, "derivatives", expressions=COMPOSITIONS, points=points, a=a, b=b)
-    for expression, x, value in zip(COMPOSITIONS, points, got, strict=True):
+    for expression, x, (value, inputs) in zip(COMPOSITIONS, points, got, strict=True):
+        call = f"derivative(lambda t: {expression}, {x:.6g}) with a = {a:.6g}, b = {b:.6g}"
         t = _t(x, requires_grad=True)
         (want,) = torch.autograd.grad(_torch_eval(expression, t=t, a=a, b=b), t)
-        expect_close(
-            value,
-            want.item(),
-            rtol=RTOL,
-            atol=ATOL,
-            what=f"derivative(lambda t: {expression}, {x:.6g}) with a = {a:.6g}, b = {b:.6g}",
+        expect_close(value, want.item(), rtol=RTOL, atol=ATOL, what=call)
+        shown = ", ".join(
+            f"Dual({i[0]:.6g}, {i[1]:.6g})" if isinstance(i, list) else i for i in inputs
+        )
+        expect_true(
+            inputs == [[x, 1.0]],
+            f"{call} evaluated f {len(inputs)} time(s), on {shown or 'nothing'}: one forward "
+            f"pass evaluates f once, at Dual({x:.6g}, 1.0)",
         )
 
 
@@ -269,6 +317,21 @@ def test_lecture_reverse_sums_both_paths(student, rng):
         expect_close(got["x"], want["x"], rtol=RTOL, atol=ATOL, what=f"{call}['x']")
 
 
+@task("01.3")
+def test_lecture_reverse_default_seed(student, rng):
+    """lecture_reverse(x, y) without z_bar seeds z_bar = 1.0: the adjoints are the gradient"""
+    x, y = (float(v) for v in _signed(rng, 0.1, 3.0, 2))
+    got = student.call("lecture_reverse", x, y)
+    call = f"lecture_reverse({x:.6g}, {y:.6g}) (default z_bar=1.0)"
+    expect_true(
+        isinstance(got, dict) and {"a", "b", "x", "y"} <= set(got),
+        f"{call} should return a dict with the keys 'a', 'b', 'x', 'y', got {got!r}",
+    )
+    want = {"a": 1.0, "b": 1.0, "x": y + np.cos(x), "y": x}
+    for name in "abxy":
+        expect_close(got[name], want[name], rtol=RTOL, atol=ATOL, what=f"{call}[{name!r}]")
+
+
 # ---------------------------------------------------------------------------- Task 01.4
 
 
@@ -298,7 +361,7 @@ def test_var_operator_adjoints(student, rng):
 
 @task("01.4")
 def test_var_function_adjoints(student, rng):
-    """backward() through sin cos exp log tanh sigmoid relu gives torch's gradients"""
+    """backward() through sin cos exp log tanh sigmoid relu matches torch (relu'(0) = 0)"""
     cases, constants = _scalar_cases(rng)
     _check_var_cases(student, [case for case in cases if "(" in case[0]], constants)
 
@@ -318,6 +381,110 @@ def test_shared_subexpressions(student, rng):
     """a value used several times collects the adjoints of all its uses (x*x gives 2x)"""
     cases = [(e, (float(rng.uniform(0.3, 2.0)), float(_signed(rng, 0.3, 2.0)))) for e in SHARED]
     _check_var_cases(student, cases, {})
+
+
+def _chain_rule(root, records):
+    """The adjoint of every node of a recorded graph, seeded with 1 at ``root``: each node,
+    once all of its children are done (Kahn's order), passes local_grad * adjoint on."""
+    children_left = [0] * len(records)
+    for parents, _, _ in records:
+        for parent in parents:
+            children_left[parent] += 1
+    adjoint = [0.0] * len(records)
+    adjoint[root] = 1.0
+    ready = [k for k, left in enumerate(children_left) if left == 0]
+    while ready:
+        node = ready.pop()
+        for parent, local_grad in zip(*records[node][:2], strict=True):
+            adjoint[parent] += local_grad * adjoint[node]
+            children_left[parent] -= 1
+            if children_left[parent] == 0:
+                ready.append(parent)
+    return adjoint
+
+
+@task("01.4")
+def test_recorded_graph(student, rng):
+    """every node records its parents and one local derivative per parent, from which the
+    chain rule gives torch's gradients; Var keeps identity (no __eq__ or __hash__)"""
+    cases, constants = _scalar_cases(rng)
+    cases += [(e, (float(rng.uniform(0.3, 2.0)), float(_signed(rng, 0.3, 2.0)))) for e in SHARED]
+    got = DRIVERS.run(student, "var_records", cases=cases, **constants)
+    for (expression, point), (root, records) in zip(cases, got["graphs"], strict=True):
+        where = f"the graph of {_describe(expression, 'Var', point, constants=constants)}"
+        for parents, local_grads, labels in records:
+            expect_true(
+                len(local_grads) == len(parents),
+                f"{where}: a node has {len(parents)} parent(s) but {len(local_grads)} "
+                "local_grads; record one local derivative d node / d parent per parent",
+            )
+            odd = sorted({type(g).__name__ for g in local_grads if isinstance(g, str)})
+            expect_true(
+                not odd,
+                f"{where}: local_grads should hold numbers (floats), found {', '.join(odd)}",
+            )
+            expect_true(labels, f"{where}: a node's op or name is not a string")
+        _, want = _value_and_grads(expression, {"u": point[0], "v": point[1]}, **constants)
+        adjoint = _chain_rule(root, records)
+        expect_close(
+            adjoint[:2],
+            [want["u"], want["v"]],
+            rtol=RTOL,
+            atol=ATOL,
+            what=f"d out / d u and d out / d v by the chain rule over the parents and "
+            f"local_grads of {where}",
+        )
+    expect_true(
+        got["identity"],
+        "Var defines __eq__ or __hash__: nodes are kept in sets and dicts by identity, so "
+        "leave both to object",
+    )
+
+
+RECURSION_HINT = (
+    "compute the order without recursion, with an explicit stack (a Python list) as Task 01.4 "
+    "describes; raising the recursion limit does not count"
+)
+MAX_CALL_DEPTH = 100
+
+
+def _deep_run(what, run):
+    """``run()`` of a driver on a graph deeper than Python's default recursion limit; fail
+    with the recursion hint if it crashed, hit the limit or nested a call per node."""
+    try:
+        got = run()
+    except CheckFailed as exc:
+        fail(f"{exc}; {what}: {RECURSION_HINT}")
+    outcome = got["order"] if "order" in got else got["result"]
+    expect_true(
+        outcome != "RecursionError",
+        f"{what} raised RecursionError under Python's default recursion limit: {RECURSION_HINT}",
+    )
+    expect_true(
+        got["profiled"],
+        f"{what}: the grader could not measure how deeply your code nests calls (the profile "
+        "function it set with sys.setprofile was replaced)",
+    )
+    expect_true(
+        got["depth"] <= MAX_CALL_DEPTH,
+        f"{what} nested {got['depth']} Python calls inside each other, about one per node: "
+        f"{RECURSION_HINT}",
+    )
+    return outcome
+
+
+@task("01.4")
+def test_topological_order_without_recursion(student, rng):
+    """topological_order of a chain 3000 deep lists it in order without nesting a call per
+    node, under Python's default recursion limit"""
+    length = int(rng.integers(2500, 3500))
+    what = f"topological_order(v) for the chain v = v + x repeated {length} times"
+    order = _deep_run(what, lambda: DRIVERS.run(student, "chain_order", length=length))
+    expect_equal(
+        order,
+        list(range(length + 1)),
+        what=f"{what}: positions of the listed nodes (x is 0, the k-th addition k)",
+    )
 
 
 def _random_graph(rng, ops):
@@ -421,7 +588,10 @@ def test_deep_chain(student, rng):
     """backward() works through a loop of about 5000 steps, deeper than Python's recursion limit"""
     length = int(rng.integers(4000, 6000))
     x0, scale = float(rng.uniform(-1.0, 1.0)), float(rng.uniform(0.005, 0.05))
-    got = DRIVERS.run(student, "deep_chain", x0=x0, length=length, scale=scale)
+    what = f"v.backward() for v = tanh(v) + {scale:.4g} x repeated {length} times"
+    got = _deep_run(
+        what, lambda: DRIVERS.run(student, "deep_chain", x0=x0, length=length, scale=scale)
+    )
     xt = _t(x0, requires_grad=True)
     vt = xt
     for _ in range(length):
@@ -502,22 +672,35 @@ def _exact_jacobian(polynomial, point):
 
 
 def _check_jacobian(student, rng, name, kind, expected_calls):
-    for _ in range(3):
+    for point_kind in ["list", "tuple", "array"]:
         polynomial, point = _random_polynomial(rng)
-        got = DRIVERS.run(student, "jacobian", name=name, polynomial=polynomial, point=point)
+        got = DRIVERS.run(
+            student, "jacobian", name=name, polynomial=polynomial, point=point, kind=point_kind
+        )
         m, n = len(polynomial), len(point)
+        call = f"{name}(f, x) for a polynomial f: R^{n} -> R^{m} with x a {point_kind}"
         expect_close(
             got["J"],
             _exact_jacobian(polynomial, point),
             rtol=RTOL,
             atol=ATOL,
-            what=f"{name}(f, x) for a polynomial f: R^{n} -> R^{m} (J[i, j] = d f_i / d x_j)",
+            what=f"{call} (J[i, j] = d f_i / d x_j)",
         )
-        want_calls = [kind] * expected_calls(n, m)
+        returned, dtype = got["returned"]
+        expect_true(
+            returned == "ndarray" and dtype == "f",
+            f"{call} returned a {returned}{' of dtype kind ' + dtype if dtype else ''}: return "
+            "the Jacobian as a float numpy array",
+        )
+        arguments = sorted({argument for argument, _ in got["calls"]})
+        expect_true(
+            arguments in ([], ["list"]),
+            f"{call} called f with a {' and a '.join(arguments)}: f takes a list of n numbers",
+        )
         expect_equal(
-            list(got["calls"]),
-            want_calls,
-            what=f"types of the inputs of each call of f by {name} for f: R^{n} -> R^{m}",
+            [entry for _, entry in got["calls"]],
+            [kind] * expected_calls(n, m),
+            what=f"types of the inputs of each call of f by {call}",
         )
 
 
@@ -547,40 +730,72 @@ def _cubic(rng):
     return x, cubic, linear, 3 * cubic * x**2 + linear
 
 
+def _check_evaluations(got, x, eps, call):
+    """numerical_gradient returned an array, left x alone and evaluated f on copies of x,
+    each moved by +eps or -eps along one coordinate, every coordinate both ways."""
+    expect_true(
+        got["type"] == "ndarray",
+        f"{call} returned a {got['type']}: return a numpy array of x's shape",
+    )
+    expect_true(
+        not any(got["changed"]),
+        f"{call} changed its argument x: evaluate f on copies of x and leave x as it was",
+    )
+    expect_true(
+        not any(got["shared"]),
+        f"{call} called f on x itself (or on a view of it): evaluate f on copies of x",
+    )
+    moves = set()
+    for step in np.asarray(got["steps"]).reshape(len(got["steps"]), -1):
+        moved = np.flatnonzero(step)
+        if len(moved) > 1 or not np.allclose(np.abs(step[moved]), eps, rtol=1e-6, atol=0.0):
+            shown = np.array2string(step, precision=3, separator=", ", threshold=8)
+            fail(
+                f"{call} evaluated f at x + {shown}: each evaluation moves one entry of x by "
+                f"+eps or -eps, eps = {eps:g}"
+            )
+        moves.update((int(i), bool(step[i] > 0)) for i in moved)
+    missing = x.size * 2 - len(moves)
+    expect_true(
+        missing == 0,
+        f"{call} did not evaluate f at x + eps e_i and x - eps e_i for every entry i "
+        f"({missing} of the {2 * x.size} points are missing)",
+    )
+
+
 @task("01.6")
 def test_numerical_gradient_is_central(student, rng):
-    """numerical_gradient(f, x, eps=1e-4) of cubic functions is within 1e-6 of the exact gradient"""
+    """numerical_gradient(f, x, eps=1e-4) of cubic functions is within 1e-6 of the exact
+    gradient; f is evaluated on copies of x moved by +-eps along each coordinate"""
     for _ in range(2):
         x, cubic, linear, exact = _cubic(rng)
         got = DRIVERS.run(student, "central_differences", x=x, cubic=cubic, linear=linear, eps=1e-4)
+        call = f"numerical_gradient(f, x, eps=1e-4) for f = sum(a x^3 + b x), x of shape {x.shape}"
         expect_close(
             got["grad"],
             exact,
             rtol=0.0,
             atol=1e-6,
-            what=f"numerical_gradient of sum(a x^3 + b x) for x of shape {x.shape}, eps=1e-4 "
-            "(a one-sided difference is off by about eps * f''/2)",
+            what=f"{call} (a one-sided difference is off by about eps * f''/2)",
         )
-        expect_true(got["unchanged"], "numerical_gradient changed its argument x: work on copies")
+        _check_evaluations(got, x, 1e-4, call)
 
 
 @task("01.6")
 def test_numerical_gradient_default_eps(student, rng):
-    """numerical_gradient(f, x) with the default eps = 1e-6 is close to the exact gradient"""
+    """numerical_gradient(f, x) with the default eps = 1e-6 is close to the exact gradient
+    and moves x by 1e-6"""
     x, cubic, linear, exact = _cubic(rng)
     got = DRIVERS.run(student, "central_differences", x=x, cubic=cubic, linear=linear, eps=None)
-    expect_close(
-        got["grad"],
-        exact,
-        rtol=1e-6,
-        atol=1e-6,
-        what=f"numerical_gradient of sum(a x^3 + b x), x of shape {x.shape}, default eps",
-    )
+    call = f"numerical_gradient(f, x) (default eps) for f = sum(a x^3 + b x), x of shape {x.shape}"
+    expect_close(got["grad"], exact, rtol=1e-6, atol=1e-6, what=call)
+    _check_evaluations(got, x, 1e-6, call)
 
 
 @task("01.6")
 def test_gradient_check(student, rng):
-    """gradient_check is below 1e-7 for a correct gradient and the relative error for a wrong one"""
+    """gradient_check is below 1e-7 for a correct gradient and the relative error for a wrong
+    one, with the defaults eps=1e-6 and tiny=1e-12 and with eps and tiny given"""
     n = int(rng.integers(4, 8))
     x = rng.uniform(-0.5, 0.5, n)
     coefficients = rng.uniform(0.5, 2.0, n)
@@ -591,34 +806,57 @@ def test_gradient_check(student, rng):
     scaled[int(rng.choice(np.flatnonzero(coefficients)))] *= 1.0 + rng.uniform(0.02, 0.5)
     spurious = exact.copy()
     spurious[zero[0]] = float(_signed(rng, 0.1, 1.0))
+    tiny_entry = exact.copy()
+    tiny_entry[zero[1]] = 1e-14  # where the central difference is exactly 0
+    cases = [
+        (exact, {}, "a correct gradient"),
+        (scaled, {}, "one entry scaled"),
+        (spurious, {}, "an entry nonzero where the true one is 0"),
+        (tiny_entry, {}, "an entry 1e-14 where the true one is 0"),
+        (tiny_entry, {"tiny": 1e-20}, "an entry 1e-14 where the true one is 0"),
+        (scaled, {"eps": 1e-4}, "one entry scaled"),
+    ]
     got = DRIVERS.run(
-        student, "checked", x=x, coefficients=coefficients, grads=[exact, scaled, spurious]
+        student,
+        "checked",
+        x=x,
+        coefficients=coefficients,
+        grads=[grad for grad, _, _ in cases],
+        options=[options for _, options, _ in cases],
     )
     expect_true(
-        isinstance(got, list) and len(got) == 3 and all(isinstance(v, float) for v in got),
-        f"gradient_check should return a float, got {got!r}",
+        not got["not_floats"],
+        f"gradient_check should return a float, got {', '.join(got['not_floats'])}",
     )
+    values = got["results"]
     expect_true(
-        not np.isnan(got[0]),
+        not np.isnan(values[0]),
         "gradient_check returned nan for a correct gradient with some entries 0: an entry where "
         "both gradients are 0 must count as error 0 (divide by max(|g| + |n|, tiny))",
     )
     expect_true(
-        got[0] < 1e-7,
-        f"gradient_check of a correct gradient should be below 1e-7, got {got[0]:.3g}",
+        values[0] < 1e-7,
+        f"gradient_check of a correct gradient should be below 1e-7, got {values[0]:.3g}",
     )
 
     def f(z):
         return float(np.sum(coefficients * np.exp(z)))
 
-    for value, grad, case in [(got[1], scaled, "one entry scaled"), (got[2], spurious, "nonzero")]:
-        want = gradient_check(f, x, grad)
-        expect_close(
-            value,
-            want,
-            rtol=1e-3,
-            what=f"gradient_check of a wrong gradient ({case} where the true one is different)",
+    for k, ((grad, options, case), value, steps) in enumerate(
+        zip(cases, values, got["steps"], strict=True)
+    ):
+        arguments = "".join(f", {key}={v:g}" for key, v in options.items())
+        call = f"gradient_check(f, x, grad{arguments}) for grad with {case}"
+        eps = options.get("eps", 1e-6)
+        taken = [step for step in steps if step > 0]
+        expect_true(
+            bool(taken) and np.allclose(taken, eps, rtol=1e-6, atol=0.0),
+            f"{call} evaluated f at points up to {max(steps, default=0.0):.3g} away from x: "
+            f"numerical_gradient(f, x, eps) moves one entry by eps = {eps:g} (the default "
+            "is 1e-6, and gradient_check passes its eps on)",
         )
+        if k > 0:
+            expect_close(value, gradient_check(f, x, grad, **options), rtol=1e-3, what=call)
 
 
 # ---------------------------------------------------------------------------- Task 01.7
@@ -627,6 +865,8 @@ def test_gradient_check(student, rng):
 def _broadcast_shapes(rng):
     n, m, k = (int(v) for v in rng.integers(2, 5, 3))
     return [
+        ((n, m), ()),
+        ((), (n, m)),
         ((n, m), (m,)),
         ((n, m), (1, m)),
         ((n, 1), (1, m)),
@@ -640,7 +880,7 @@ def _broadcast_shapes(rng):
 
 @task("01.7")
 def test_unbroadcast(student, rng):
-    """unbroadcast(grad, shape) sums grad over the added and the stretched axes"""
+    """unbroadcast(grad, shape) sums grad over the added and the stretched axes (also to ())"""
     shapes = [shape for _, shape in _broadcast_shapes(rng)[:-1]]
     for k, shape in enumerate([*shapes, shapes[-1]]):
         stretched = [size if size > 1 else int(rng.integers(2, 5)) for size in shape]
@@ -659,7 +899,8 @@ def test_unbroadcast(student, rng):
 
 @task("01.7")
 def test_broadcasting_gradients(student, rng):
-    """gradients of + - * between broadcast operands have the operands' shapes and torch's values"""
+    """gradients of + - * between broadcast operands (also 0-d ones) have the operands' shapes
+    and torch's values"""
     cases = []
     for op in "+-*":
         for shape_a, shape_b in _broadcast_shapes(rng):
@@ -689,12 +930,16 @@ ARRAY_EXPRESSIONS = [
     "((A * A + A) * A).sum()",
     "((h := tanh(A @ B)) * h + relu(h) * W).sum()",
     "(tanh(A @ B + b) @ C).mean()",
+    "(relu(R) * W).sum() + (relu(R - R) * W).mean()",
+    "tanh(P @ Q) - 2.0 * (P @ Q)",
+    "(T.sum(axis=1) * E).sum() + (A.sum(axis=-1) * d).sum()",
 ]
 
 
 @task("01.7")
 def test_matmul_activations_and_reductions(student, rng):
-    """gradients through @, tanh, relu, sum(axis), mean and shared nodes match torch.autograd"""
+    """gradients through @, tanh, relu (0 at 0), sum(axis) (also -1 and of 3-D tensors), mean,
+    numbers and shared nodes match torch.autograd, also from a (1, 1) output"""
     n, m, p, q = (int(v) for v in rng.integers(2, 6, 4))
     arrays = {
         "A": rng.normal(size=(n, m)),
@@ -704,6 +949,17 @@ def test_matmul_activations_and_reductions(student, rng):
         "c": rng.normal(size=m),
         "d": rng.normal(size=n),
         "C": rng.normal(size=(p, q)),
+    }
+    k = int(rng.integers(2, 4))
+    R = rng.normal(size=(n, p))
+    R[rng.random((n, p)) < 0.4] = 0.0
+    R[0, 0] = 0.0
+    arrays |= {
+        "R": R,
+        "P": rng.normal(size=(1, m)),
+        "Q": rng.normal(size=(m, 1)),
+        "T": rng.normal(size=(k, n, m)),
+        "E": rng.normal(size=(k, m)),
     }
     got = DRIVERS.run(student, "array_cases", expressions=ARRAY_EXPRESSIONS, arrays=arrays)
     for expression, (value, grads) in zip(ARRAY_EXPRESSIONS, got, strict=True):
@@ -718,6 +974,33 @@ def test_matmul_activations_and_reductions(student, rng):
                 atol=ATOL,
                 what=f"{name}.grad for {expression} ({name} of shape {arrays[name].shape})",
             )
+
+
+@task("01.7")
+def test_tensor_backward_starts_from_zero(student, rng):
+    """Tensor.backward() sets the adjoints of its graph afresh: twice, or on a second output"""
+    n, m, p = (int(v) for v in rng.integers(2, 5, 3))
+    a, b, w = rng.normal(size=(n, m)), rng.normal(size=(m, p)), rng.normal(size=(n, p))
+    got = DRIVERS.run(student, "tensor_backward_twice", a=a, b=b, w=w)
+    A, B = _t(a, requires_grad=True), _t(b, requires_grad=True)
+    H = torch.tanh(A @ B)
+    want = torch.autograd.grad((H * _t(w)).sum(), [A, B, H])
+    for name, grad, ref in zip(["A", "B", "H"], got["twice"], want, strict=True):
+        expect_close(
+            grad,
+            ref.numpy(),
+            rtol=RTOL,
+            atol=ATOL,
+            what=f"{name}.grad after loss.backward() twice, loss = (tanh(A @ B) * W).sum() "
+            f"with H = tanh(A @ B), A of shape {a.shape}, B of shape {b.shape}",
+        )
+    expect_close(
+        got["second_output"],
+        2 * a / a.size,
+        rtol=RTOL,
+        atol=ATOL,
+        what="A.grad after loss.backward() and then backward() of a second output (A * A).mean()",
+    )
 
 
 @task("01.7")
@@ -783,10 +1066,15 @@ def test_one_training_step(student, rng):
         [(d, hidden), (hidden,), (hidden, classes), (classes,)],
         what="shapes of MLP(D, H, C).parameters()",
     )
+    call = f"MLP({d}, {hidden}, {classes}, seed={seed})(X) for X of shape {X.shape}"
+    expect_true(
+        got["returned"] == "Tensor",
+        f"{call} returned a {got['returned']}: the logits are a Tensor of shape (N, C)",
+    )
     params = [_t(p, requires_grad=True) for p in got["start"]]
     W1, b1, W2, b2 = params
     logits = torch.tanh(_t(X) @ W1 + b1) @ W2 + b2
-    expect_close(got["logits"], logits.detach().numpy(), rtol=RTOL, atol=ATOL, what="MLP(X).data")
+    expect_close(got["logits"], logits.detach().numpy(), rtol=RTOL, atol=ATOL, what=f"{call}.data")
     expect_equal(
         np.asarray(got["predicted"]).astype(np.int64),
         logits.argmax(dim=1).numpy(),
@@ -795,6 +1083,11 @@ def test_one_training_step(student, rng):
     loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(y))
     grads = torch.autograd.grad(loss, params)
     expect_equal(len(got["losses"]), 1, what="number of losses after num_epochs=1")
+    expect_true(
+        not got["not_floats"],
+        f"train_mlp's losses should be floats, got {', '.join(got['not_floats'])} (e.g. "
+        "float(loss.data))",
+    )
     expect_close(
         got["losses"][0], loss.item(), rtol=RTOL, atol=ATOL, what="losses[0] (before the update)"
     )
@@ -807,6 +1100,46 @@ def test_one_training_step(student, rng):
             atol=ATOL,
             what=f"{name} after one epoch with lr = {lr:.4g} ({name} - lr * dL/d{name})",
         )
+
+
+@task("01.8")
+def test_train_mlp_defaults(student, rng):
+    """train_mlp(X, y) uses num_hidden=16, lr=0.5, num_epochs=200, seed=0 and C = max(y) + 1"""
+    n, d = int(rng.integers(12, 25)), int(rng.integers(2, 4))
+    X = rng.normal(size=(n, d))
+    y = rng.choice([0, 1, 3], size=n)  # no label 2: C = max(y) + 1 = 4 all the same
+    y[:3] = [0, 1, 3]
+    got = DRIVERS.run(student, "defaults", X=X, y=y)
+    call = f"train_mlp(X, y) with the defaults, X of shape {X.shape} and labels 0, 1 and 3"
+    expect_equal(
+        got["shapes"],
+        [[d, 16], [16], [16, 4], [4]],
+        what=f"shapes of the parameters of {call} (num_hidden=16, C = max(y) + 1 = 4)",
+    )
+    expect_equal(len(got["losses"]), 200, what=f"number of losses of {call} (num_epochs=200)")
+    expect_true(
+        not got["not_floats"],
+        f"{call}: losses should be floats, got {', '.join(got['not_floats'])}",
+    )
+    start = MLP(d, 16, 4, seed=0)
+    params = [_t(p.data, requires_grad=True) for p in start.parameters()]
+    want = []
+    for _ in range(3):
+        W1, b1, W2, b2 = params
+        logits = torch.tanh(_t(X) @ W1 + b1) @ W2 + b2
+        loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(y))
+        grads = torch.autograd.grad(loss, params)
+        want.append(loss.item())
+        params = [
+            (p - 0.5 * g).detach().requires_grad_() for p, g in zip(params, grads, strict=True)
+        ]
+    expect_close(
+        got["losses"][:3],
+        want,
+        rtol=RTOL,
+        atol=ATOL,
+        what=f"losses[:3] of {call} (seed=0, then steps with lr=0.5)",
+    )
 
 
 def _two_moons(rng, n=200, noise=0.1):

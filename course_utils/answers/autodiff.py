@@ -1,5 +1,7 @@
 """The answers of assignment 01_autodiff under the notebook's names and signatures."""
 
+import math
+
 from course_utils.autodiff import (
     MLP,
     Dual,
@@ -25,9 +27,9 @@ from course_utils.autodiff import (
 
 
 def lecture_forward(x, y, dx, dy):
-    x, y = Dual(x, dx), Dual(y, dy)
-    z = x * y + sin(x)
-    return z.value, z.tangent
+    a, da = x * y, x * dy + y * dx
+    b, db = math.sin(x), math.cos(x) * dx
+    return a + b, da + db
 
 
 def lecture_reverse(x, y, z_bar=1.0):
