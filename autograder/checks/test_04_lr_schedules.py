@@ -5,9 +5,18 @@ student's rates step by step with two oracles: the schedulers of
 ``torch.optim.lr_scheduler`` stepped on a dummy optimizer, and the pure functions of
 :mod:`course_utils.schedules`. Schedules that repeat are checked over at least three
 cycles or restarts. Rates are compared with ``rtol=1e-10`` and ``atol=1e-12`` times the
-largest rate (a rate of exactly 0 leaves no relative tolerance).
+largest rate (a rate of exactly 0 leaves no relative tolerance). Some cases leave
+hyperparameters out, so that the notebook's defaults are checked too; the oracles get
+them filled in from the signatures of :mod:`course_utils.answers.lr_schedules`, which a
+test keeps equal to the notebook's.
+
+The conventions of the notebook hold for every schedule function: it returns a Python
+number (``float``, or an ``int``, which every use of a rate accepts alike), and it stores
+nothing between calls, so the steps evaluated again in a shuffled order give the same
+rates.
 """
 
+import inspect
 import math
 
 import numpy as np
@@ -19,30 +28,63 @@ from autograder.checking import (
     expect_close,
     expect_equal,
     expect_true,
+    fail,
     task,
 )
 from course_utils import schedules
+from course_utils.answers import lr_schedules as answers
 
 REFERENCE_SETUP = "from course_utils.answers.lr_schedules import *"
+ANSWER_IMPORTS = ("math", "numpy")  # and the standard library: the notebook's rules
 DRIVERS = Drivers(__file__)
 
 RTOL = 1e-10
 ATOL_FACTOR = 1e-12
 
 
-# Evaluates the student's schedule at every step of ``steps`` (keyword hyperparameters).
-def _student_rates(student, name, steps, **kwargs):
-    got = DRIVERS.run(student, "schedule_rates", name=name, steps=list(steps), kwargs=kwargs)
-    expect_true(
-        isinstance(got, list) and len(got) == len(steps),
-        f"{name}: could not read one number per step",
-    )
-    return np.asarray(got, dtype=np.float64)
+def _with_defaults(name, kwargs):
+    """``kwargs`` with the notebook's defaults of ``name`` filled in (for the oracles)."""
+    bound = inspect.signature(getattr(answers, name)).bind_partial(**kwargs)
+    bound.apply_defaults()
+    return {k: v for k, v in bound.arguments.items() if k not in ("t", "train_step")}
 
 
 def _call(name, kwargs):
     shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
     return f"{name}(t, {shown})"
+
+
+# Evaluates the student's schedule at every step of ``steps`` (keyword hyperparameters),
+# twice: in order, and again in a shuffled order (a schedule stores nothing between calls).
+def _student_rates(student, rng, name, steps, **kwargs):
+    call = _call(name, kwargs)
+    order = rng.permutation(len(steps)).tolist()
+    got = DRIVERS.run(
+        student, "schedule_rates", name=name, steps=list(steps), order=order, kwargs=kwargs
+    )
+    expect_true(
+        isinstance(got, dict)
+        and isinstance(got.get("rates"), list)
+        and len(got["rates"]) == len(steps),
+        f"{call}: could not read one number per step",
+    )
+    if got["not_a_number"]:
+        index, kind = got["not_a_number"][0]
+        fail(
+            f"{call} returned a {str(kind)[:40]} at t = {steps[int(index)]!r}; a schedule "
+            "returns a Python float (float(...) of a NumPy value or a tensor)"
+        )
+    rates = np.asarray(got["rates"], dtype=np.float64)
+    again = np.asarray(got["again"], dtype=np.float64)
+    differ = np.flatnonzero(~((rates == again) | (np.isnan(rates) & np.isnan(again))))
+    if differ.size:
+        i = int(differ[0])
+        fail(
+            f"{call}: evaluated again with the same steps in a shuffled order, t = "
+            f"{steps[i]!r} gave {float(again[i])!r} instead of {float(rates[i])!r}; a schedule "
+            "stores nothing between calls: its rate depends only on t and the hyperparameters"
+        )
+    return rates
 
 
 def _expect_rates(got, expected, steps, what):
@@ -81,29 +123,32 @@ def _lr(rng):
 
 @task("04.1")
 def test_step_lr_matches_torch(student, rng):
-    """step_lr equals torch's StepLR at every step, for random step_size and gamma"""
-    for _ in range(3):
+    """step_lr equals torch's StepLR at every step, for random step_size and gamma (default 0.1)"""
+    for case in range(3):
         kwargs = dict(
             base_lr=_lr(rng), step_size=int(rng.integers(1, 12)), gamma=float(rng.uniform(0.1, 0.9))
         )
+        if case == 0:
+            del kwargs["gamma"]
+        full = _with_defaults("step_lr", kwargs)
         steps = list(range(kwargs["step_size"] * 4 + int(rng.integers(1, 10))))
-        got = _student_rates(student, "step_lr", steps, **kwargs)
+        got = _student_rates(student, rng, "step_lr", steps, **kwargs)
         expected = _torch_rates(
-            lambda opt, k=kwargs: torch.optim.lr_scheduler.StepLR(
+            lambda opt, k=full: torch.optim.lr_scheduler.StepLR(
                 opt, step_size=k["step_size"], gamma=k["gamma"]
             ),
             kwargs["base_lr"],
             len(steps),
         )
         _expect_rates(got, expected, steps, f"{_call('step_lr', kwargs)} against torch's StepLR")
-        reference = [schedules.step_lr(t, **kwargs) for t in steps]
+        reference = [schedules.step_lr(t, **full) for t in steps]
         _expect_rates(got, reference, steps, _call("step_lr", kwargs))
 
 
 @task("04.1")
 def test_multistep_lr_matches_torch(student, rng):
     """multistep_lr equals torch's MultiStepLR, including the ResNet milestones 30, 60, 90"""
-    cases = [dict(base_lr=_lr(rng), milestones=[30, 60, 90], gamma=0.1)]
+    cases = [dict(base_lr=_lr(rng), milestones=[30, 60, 90])]  # gamma: the default 0.1
     for _ in range(2):
         count = int(rng.integers(1, 5))
         milestones = sorted(int(m) for m in rng.choice(np.arange(1, 40), size=count, replace=False))
@@ -111,10 +156,11 @@ def test_multistep_lr_matches_torch(student, rng):
             dict(base_lr=_lr(rng), milestones=milestones, gamma=float(rng.uniform(0.1, 0.9)))
         )
     for kwargs in cases:
+        full = _with_defaults("multistep_lr", kwargs)
         steps = list(range(kwargs["milestones"][-1] + int(rng.integers(2, 10))))
-        got = _student_rates(student, "multistep_lr", steps, **kwargs)
+        got = _student_rates(student, rng, "multistep_lr", steps, **kwargs)
         expected = _torch_rates(
-            lambda opt, k=kwargs: torch.optim.lr_scheduler.MultiStepLR(
+            lambda opt, k=full: torch.optim.lr_scheduler.MultiStepLR(
                 opt, milestones=k["milestones"], gamma=k["gamma"]
             ),
             kwargs["base_lr"],
@@ -132,20 +178,21 @@ def test_cosine_lr_matches_torch(student, rng):
     """cosine_lr equals torch's CosineAnnealingLR for 0 <= t <= T_max, with and without eta_min"""
     for eta_min_fraction in [0.0, float(rng.uniform(0.01, 0.5))]:
         base_lr = _lr(rng)
-        kwargs = dict(
-            base_lr=base_lr, T_max=int(rng.integers(1, 60)), eta_min=eta_min_fraction * base_lr
-        )
+        kwargs = dict(base_lr=base_lr, T_max=int(rng.integers(1, 60)))
+        if eta_min_fraction:
+            kwargs["eta_min"] = eta_min_fraction * base_lr
+        full = _with_defaults("cosine_lr", kwargs)
         steps = list(range(kwargs["T_max"] + 1))
-        got = _student_rates(student, "cosine_lr", steps, **kwargs)
+        got = _student_rates(student, rng, "cosine_lr", steps, **kwargs)
         expected = _torch_rates(
-            lambda opt, k=kwargs: torch.optim.lr_scheduler.CosineAnnealingLR(
+            lambda opt, k=full: torch.optim.lr_scheduler.CosineAnnealingLR(
                 opt, T_max=k["T_max"], eta_min=k["eta_min"]
             ),
             base_lr,
             len(steps),
         )
         _expect_rates(got, expected, steps, f"{_call('cosine_lr', kwargs)} against torch")
-        reference = [schedules.cosine_annealing_lr(t, **kwargs) for t in steps]
+        reference = [schedules.cosine_annealing_lr(t, **full) for t in steps]
         _expect_rates(got, reference, steps, _call("cosine_lr", kwargs))
 
 
@@ -171,7 +218,7 @@ def test_warmup_cosine_matches_torch_sequential(student, rng):
         kwargs = _warmup_case(rng, float(rng.uniform(0.01, 0.9)))
         W, T = kwargs["warmup_steps"], kwargs["total_steps"]
         steps = list(range(T + 1))
-        got = _student_rates(student, "linear_warmup_cosine", steps, **kwargs)
+        got = _student_rates(student, rng, "linear_warmup_cosine", steps, **kwargs)
         expected = _torch_rates(
             lambda opt, k=kwargs, W=W, T=T: torch.optim.lr_scheduler.SequentialLR(
                 opt,
@@ -194,15 +241,18 @@ def test_warmup_cosine_matches_torch_sequential(student, rng):
 
 @task("04.3")
 def test_warmup_cosine_from_zero_no_warmup_and_past_the_end(student, rng):
-    """linear_warmup_cosine: start factor 0, no warm-up (W = 0), and eta_min after total_steps"""
-    cases = [_warmup_case(rng, 0.0), _warmup_case(rng, float(rng.uniform(0.05, 0.5)))]
+    """linear_warmup_cosine: start factor 0 (the default), no warm-up (W = 0), eta_min after T"""
+    defaults = _warmup_case(rng, 0.0)
+    del defaults["warmup_start_factor"], defaults["eta_min"]
+    cases = [defaults, _warmup_case(rng, float(rng.uniform(0.05, 0.5)))]
     no_warmup = _warmup_case(rng, float(rng.uniform(0.0, 0.5)))
     no_warmup["warmup_steps"] = 0
     cases.append(no_warmup)
     for kwargs in cases:
         steps = list(range(kwargs["total_steps"] + int(rng.integers(3, 10))))
-        got = _student_rates(student, "linear_warmup_cosine", steps, **kwargs)
-        reference = [schedules.warmup_cosine_lr(t, **kwargs) for t in steps]
+        got = _student_rates(student, rng, "linear_warmup_cosine", steps, **kwargs)
+        full = _with_defaults("linear_warmup_cosine", kwargs)
+        reference = [schedules.warmup_cosine_lr(t, **full) for t in steps]
         _expect_rates(got, reference, steps, _call("linear_warmup_cosine", kwargs))
 
 
@@ -210,21 +260,28 @@ def test_warmup_cosine_from_zero_no_warmup_and_past_the_end(student, rng):
 
 
 def _metric_sequence(rng, length, threshold):
-    """A loss curve with improvements, exact ties, and decreases smaller than the threshold."""
+    """A loss curve with improvements, exact ties, decreases smaller than the threshold, and
+    runs of such small decreases that add up to more than the threshold (each one relative
+    to the last value: together they improve on the best, one by one they do not)."""
     values, current = [], float(rng.uniform(1.0, 5.0))
-    for _ in range(length):
-        kind = rng.choice(["improve", "tie", "tiny", "worse"], p=[0.3, 0.3, 0.2, 0.2])
+    while len(values) < length:
+        kind = rng.choice(
+            ["improve", "tie", "tiny", "creep", "worse"], p=[0.25, 0.25, 0.15, 0.15, 0.2]
+        )
         if kind == "improve":
             current *= float(rng.uniform(0.5, 0.95))
-            value = current
+            values.append(current)
         elif kind == "tie":
-            value = current
+            values.append(current)
         elif kind == "tiny":
-            value = current * (1.0 - threshold * float(rng.uniform(0.1, 0.9)))
+            values.append(current * (1.0 - threshold * float(rng.uniform(0.1, 0.9))))
+        elif kind == "creep":
+            for _ in range(int(rng.integers(2, 5))):
+                current *= 1.0 - threshold * float(rng.uniform(0.4, 0.9))
+                values.append(current)
         else:
-            value = current * float(rng.uniform(1.01, 1.5))
-        values.append(value)
-    return values
+            values.append(current * float(rng.uniform(1.01, 1.5)))
+    return values[:length]
 
 
 def _torch_plateau(lr, metrics, kwargs):
@@ -238,19 +295,28 @@ def _torch_plateau(lr, metrics, kwargs):
 
 
 def _check_plateau(student, lr, metrics, kwargs):
+    call = ", ".join([repr(lr)] + [f"{k}={v!r}" for k, v in kwargs.items()])
+    what = (
+        f"ReduceOnPlateau({call}) stepped with the metrics "
+        f"{[float(f'{v:.8g}') for v in metrics]} (t = number of step() calls)"
+    )
     got = DRIVERS.run(student, "plateau_rates", lr=lr, metrics=metrics, kwargs=kwargs)
     expect_true(
-        isinstance(got, list) and len(got) == len(metrics),
-        "ReduceOnPlateau.step: could not read one rate per step",
+        isinstance(got, dict)
+        and all(
+            isinstance(got.get(k), list) and len(got[k]) == len(metrics)
+            for k in ("returned", "kept")
+        ),
+        f"ReduceOnPlateau({call}).step: could not read one rate per step",
     )
     steps = list(range(1, len(metrics) + 1))
-    shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-    what = (
-        f"ReduceOnPlateau({lr!r}, {shown}) stepped with the metrics "
-        f"{[round(v, 6) for v in metrics]} (t = number of step() calls)"
-    )
+    expected = _torch_plateau(lr, metrics, kwargs)
+    _expect_rates(np.asarray(got["returned"], dtype=np.float64), expected, steps, what)
     _expect_rates(
-        np.asarray(got, dtype=np.float64), _torch_plateau(lr, metrics, kwargs), steps, what
+        np.asarray(got["kept"], dtype=np.float64),
+        expected,
+        steps,
+        f"{what}: self.lr after step() (step keeps the rate it returns in self.lr)",
     )
 
 
@@ -288,6 +354,46 @@ def test_plateau_patience_cooldown_and_min_lr(student, rng):
     _check_plateau(student, lr, _metric_sequence(rng, 30, kwargs["threshold"]), kwargs)
 
 
+@task("04.4")
+def test_plateau_small_gains_do_not_move_the_best(student, rng):
+    """ReduceOnPlateau: gains below the threshold leave b as it is; two that add up improve on it"""
+    threshold = float(rng.uniform(1e-3, 0.05))
+    value = float(rng.uniform(1.0, 5.0))
+    metrics = [value]
+    for _ in range(int(rng.integers(6, 12))):
+        value *= 1.0 - threshold * float(rng.uniform(0.55, 0.9))
+        metrics.append(value)
+    metrics += [value] * 3
+    _check_plateau(student, _lr(rng), metrics, dict(patience=1, threshold=threshold))
+
+
+@task("04.4")
+def test_plateau_defaults_and_eps(student, rng):
+    """ReduceOnPlateau(lr) with the defaults; a reduction smaller than eps is not taken"""
+    start = float(rng.uniform(1.0, 3.0))
+    metrics = [start, start * 0.8]
+    for _ in range(int(rng.integers(24, 34))):
+        kind = rng.choice(["tie", "tiny"])
+        metrics.append(start * 0.8 * (1.0 - (0.0 if kind == "tie" else rng.uniform(1e-6, 9e-5))))
+    _check_plateau(student, _lr(rng), metrics, {})
+    plateau = [start] * int(rng.integers(10, 16))
+    _check_plateau(
+        student,
+        float(10 ** rng.uniform(-7.5, -7.0)),
+        plateau,
+        dict(factor=float(rng.uniform(0.3, 0.7)), patience=0),
+    )
+    lr = _lr(rng)
+    _check_plateau(
+        student,
+        lr,
+        plateau,
+        dict(
+            factor=float(rng.uniform(0.4, 0.6)), patience=0, eps=lr * float(rng.uniform(0.3, 0.4))
+        ),
+    )
+
+
 # ----------------------------------------------------------------------------- 04.5
 
 
@@ -309,12 +415,15 @@ def test_cyclic_matches_torch(student, rng):
     for mode in ["triangular", "triangular2"]:
         for symmetric in [True, False]:
             kwargs = _cyclic_case(rng, mode, symmetric)
-            down = kwargs["step_size_down"] or kwargs["step_size_up"]
-            cycle = kwargs["step_size_up"] + down
+            if mode == "triangular" and symmetric:
+                del kwargs["step_size_down"], kwargs["mode"]  # the defaults
+            full = _with_defaults("cyclic_lr", kwargs)
+            down = full["step_size_down"] or full["step_size_up"]
+            cycle = full["step_size_up"] + down
             steps = list(range(3 * cycle + int(rng.integers(1, cycle + 1))))
-            got = _student_rates(student, "cyclic_lr", steps, **kwargs)
+            got = _student_rates(student, rng, "cyclic_lr", steps, **kwargs)
             expected = _torch_rates(
-                lambda opt, k=kwargs: torch.optim.lr_scheduler.CyclicLR(
+                lambda opt, k=full: torch.optim.lr_scheduler.CyclicLR(
                     opt,
                     base_lr=k["base_lr"],
                     max_lr=k["max_lr"],
@@ -327,7 +436,7 @@ def test_cyclic_matches_torch(student, rng):
                 len(steps),
             )
             _expect_rates(got, expected, steps, f"{_call('cyclic_lr', kwargs)} against torch")
-            reference = [schedules.cyclic_lr(t, **kwargs) for t in steps]
+            reference = [schedules.cyclic_lr(t, **full) for t in steps]
             _expect_rates(got, reference, steps, _call("cyclic_lr", kwargs))
 
 
@@ -354,10 +463,14 @@ def test_sgdr_matches_torch(student, rng):
     """sgdr equals torch's CosineAnnealingWarmRestarts at integer steps over three restarts"""
     for T_mult in [1, 2, int(rng.integers(2, 4))]:
         kwargs = _sgdr_case(rng, T_mult)
-        steps = list(range(_after_restarts(kwargs["T_0"], T_mult, 3) + int(rng.integers(1, 6))))
-        got = _student_rates(student, "sgdr", steps, **kwargs)
+        if T_mult == 1:  # the defaults T_mult=1 and eta_min=0 (seen only if T_0 > 1)
+            del kwargs["T_mult"], kwargs["eta_min"]
+            kwargs["T_0"] = int(rng.integers(2, 8))
+        full = _with_defaults("sgdr", kwargs)
+        steps = list(range(_after_restarts(full["T_0"], T_mult, 3) + int(rng.integers(1, 6))))
+        got = _student_rates(student, rng, "sgdr", steps, **kwargs)
         expected = _torch_rates(
-            lambda opt, k=kwargs: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
+            lambda opt, k=full: torch.optim.lr_scheduler.CosineAnnealingWarmRestarts(
                 opt, T_0=k["T_0"], T_mult=k["T_mult"], eta_min=k["eta_min"]
             ),
             kwargs["base_lr"],
@@ -374,7 +487,7 @@ def test_sgdr_fractional_epochs(student, rng):
         end = _after_restarts(kwargs["T_0"], T_mult, 3) + 2
         batches = int(rng.integers(2, 7))
         steps = [e + i / batches for e in range(end) for i in range(batches)]
-        got = _student_rates(student, "sgdr", steps, **kwargs)
+        got = _student_rates(student, rng, "sgdr", steps, **kwargs)
         reference = [schedules.cosine_warm_restarts_lr(t, **kwargs) for t in steps]
         _expect_rates(got, reference, steps, _call("sgdr", kwargs))
 
@@ -397,9 +510,10 @@ def test_one_cycle_matches_torch(student, rng):
             )
         )
     for kwargs in cases:
+        full = _with_defaults("one_cycle", kwargs)
         steps = list(range(kwargs["total_steps"]))
-        got = _student_rates(student, "one_cycle", steps, **kwargs)
-        extra = {k: v for k, v in kwargs.items() if k not in ("max_lr", "total_steps")}
+        got = _student_rates(student, rng, "one_cycle", steps, **kwargs)
+        extra = {k: v for k, v in full.items() if k not in ("max_lr", "total_steps")}
         expected = _torch_rates(
             lambda opt, k=kwargs, extra=extra: torch.optim.lr_scheduler.OneCycleLR(
                 opt, max_lr=k["max_lr"], total_steps=k["total_steps"], cycle_momentum=False, **extra
@@ -408,7 +522,7 @@ def test_one_cycle_matches_torch(student, rng):
             len(steps),
         )
         _expect_rates(got, expected, steps, f"{_call('one_cycle', kwargs)} against torch")
-        reference = [schedules.one_cycle_lr(t, **kwargs) for t in steps]
+        reference = [schedules.one_cycle_lr(t, **full) for t in steps]
         _expect_rates(got, reference, steps, _call("one_cycle", kwargs))
 
 
@@ -416,16 +530,15 @@ def test_one_cycle_matches_torch(student, rng):
 
 
 # train_step returns the scripted losses in order and records the rates it was given.
-def _scripted_losses(rng, kwargs, blow_up):
+def _scripted_losses(rng, num_iters, blow_up):
     """A noisy range-test curve: flat, falling, then (if blow_up) exploding, against log lr."""
-    n = kwargs["num_iters"]
-    x = np.linspace(0.0, 1.0, n)
+    x = np.linspace(0.0, 1.0, num_iters)
     fall_at, width = float(rng.uniform(0.3, 0.5)), float(rng.uniform(0.05, 0.15))
     losses = float(rng.uniform(1, 3)) * (1.0 - 0.7 / (1.0 + np.exp(-(x - fall_at) / width)))
     if blow_up:
         losses += np.exp(np.clip((x - float(rng.uniform(0.75, 0.9))) * 40.0, None, 50.0)) - 1.0
         losses = np.maximum(losses, 0.05)
-    losses *= 1.0 + 0.05 * rng.standard_normal(n)
+    losses *= 1.0 + 0.05 * rng.standard_normal(num_iters)
     return [float(v) for v in losses]
 
 
@@ -441,13 +554,24 @@ def _reference_range_test(scripted, kwargs):
     return schedules.lr_range_test(model, loss_fn, data, optimizer, suggestion="steepest", **kwargs)
 
 
+def _suggestion_keeping_non_finite(lrs, losses, skip_start, skip_end):
+    """What an answer suggests that skips the ends but keeps the non-finite steps."""
+    keep = np.arange(skip_start, len(losses) - skip_end)
+    if len(keep) < 2:
+        keep = np.arange(len(losses))
+    with np.errstate(all="ignore"):
+        slopes = np.gradient(losses[keep], np.log(lrs[keep]))
+    return float(lrs[keep][np.argmin(slopes)])
+
+
 def _check_range_test(student, scripted, kwargs):
+    full = _with_defaults("lr_range_test", kwargs)
+    expected = _reference_range_test(scripted, full)
+    shown = "".join(f", {k}={v!r}" for k, v in kwargs.items())
+    what = f"lr_range_test(train_step{shown})"
     got = DRIVERS.run(student, "range_test", scripted=scripted, kwargs=kwargs)
-    expected = _reference_range_test(scripted, kwargs)
-    shown = ", ".join(f"{k}={v!r}" for k, v in kwargs.items())
-    what = f"lr_range_test(train_step, {shown})"
     n = len(expected.lrs)
-    expect_true(isinstance(got, dict), f"{what}: expected a dict, got {type(got).__name__}")
+    expect_true(isinstance(got, dict), f"{what}: could not read the result")
     calls = np.asarray(got["calls"], dtype=np.float64)
     expect_equal(
         len(calls),
@@ -455,6 +579,18 @@ def _check_range_test(student, scripted, kwargs):
         what=f"{what}: number of train_step calls (the sweep stops after the blow-up)",
     )
     expect_close(calls, expected.lrs, rtol=RTOL, what=f"{what}: the rates passed to train_step")
+    for key in ("lrs", "losses"):
+        kind, ndim, dtype = (str(v)[:40] for v in got["kinds"][key])
+        expect_true(
+            got["arrays"][key] is True,
+            f"{what}: result[{key!r}] is a {kind} with ndim {ndim} and dtype {dtype or 'none'}; "
+            "it should be a 1-D float NumPy array",
+        )
+    expect_true(
+        got["float_suggestion"] is True,
+        f"{what}: result['suggested_lr'] is a {str(got['kinds']['suggested_lr'][0])[:40]}; it "
+        "should be a Python float",
+    )
     expect_close(got["lrs"], expected.lrs, rtol=RTOL, what=f"{what}: result['lrs']")
     losses = np.asarray(got["losses"], dtype=np.float64)
     expect_equal(losses.shape, expected.losses.shape, what=f"{what}: shape of result['losses']")
@@ -463,8 +599,8 @@ def _check_range_test(student, scripted, kwargs):
         np.array_equal(np.isfinite(losses), finite)
         and np.array_equal(losses[~finite], expected.losses[~finite], equal_nan=True),
         f"{what}: result['losses'] should be {expected.losses[~finite].tolist()} at the steps "
-        f"{np.flatnonzero(~finite).tolist()} (a non-finite loss stays non-finite) and finite "
-        "elsewhere",
+        f"{np.flatnonzero(~finite).tolist()} (a non-finite loss is recorded, and stays "
+        "non-finite) and finite elsewhere",
     )
     expect_close(
         losses[finite],
@@ -480,38 +616,57 @@ def _check_range_test(student, scripted, kwargs):
     )
 
 
+def _range_case(rng):
+    start_lr = float(10 ** rng.uniform(-7, -4))
+    return dict(
+        start_lr=start_lr,
+        end_lr=start_lr * float(10 ** rng.uniform(4, 8)),
+        num_iters=int(rng.integers(40, 120)),
+        smooth=float(rng.uniform(0.02, 0.5)),
+        diverge_threshold=float(rng.uniform(2, 5)),
+        skip_start=int(rng.integers(0, 12)),
+        skip_end=int(rng.integers(0, 6)),
+    )
+
+
 @task("04.8")
 def test_range_test_sweep_smoothing_and_stop(student, rng):
     """lr_range_test: exponential sweep, bias-corrected smoothing, stop at a blow-up, suggestion"""
     for blow_up in [True, False]:
-        start_lr = float(10 ** rng.uniform(-7, -4))
-        kwargs = dict(
-            start_lr=start_lr,
-            end_lr=start_lr * float(10 ** rng.uniform(4, 8)),
-            num_iters=int(rng.integers(40, 120)),
-            smooth=float(rng.uniform(0.02, 0.5)),
-            diverge_threshold=float(rng.uniform(2, 5)),
-            skip_start=int(rng.integers(0, 12)),
-            skip_end=int(rng.integers(0, 6)),
-        )
-        _check_range_test(student, _scripted_losses(rng, kwargs, blow_up), kwargs)
+        kwargs = _range_case(rng)
+        _check_range_test(student, _scripted_losses(rng, kwargs["num_iters"], blow_up), kwargs)
 
 
 @task("04.8")
 def test_range_test_defaults_and_non_finite_loss(student, rng):
-    """lr_range_test: the default sweep, and a loss that becomes inf stops it and is left out"""
-    kwargs = dict(
-        start_lr=1e-7,
-        end_lr=10.0,
-        num_iters=100,
-        smooth=0.05,
-        diverge_threshold=4.0,
-        skip_start=10,
-        skip_end=5,
-    )
-    scripted = _scripted_losses(rng, kwargs, blow_up=False)
-    _check_range_test(student, scripted, kwargs)
-    kwargs = dict(kwargs, skip_end=0, num_iters=int(rng.integers(50, 90)))
-    scripted = _scripted_losses(rng, kwargs, blow_up=False)
-    scripted[int(rng.integers(30, kwargs["num_iters"]))] = math.inf
+    """lr_range_test(train_step) with the defaults; a loss of inf, NaN or -inf is recorded, ends
+    the sweep, and the suggestion leaves it out"""
+    _check_range_test(student, _scripted_losses(rng, 100, blow_up=False), {})
+    for bad in (math.inf, math.nan, -math.inf):
+        kwargs = dict(_range_case(rng), skip_end=0, num_iters=int(rng.integers(50, 90)))
+        scripted = _scripted_losses(rng, kwargs["num_iters"], blow_up=False)
+        for _ in range(20):  # a step where keeping the bad loss would change the suggestion
+            at = int(rng.integers(kwargs["skip_start"] + 20, kwargs["num_iters"]))
+            trial = scripted[:at] + [bad] + scripted[at + 1 :]
+            result = _reference_range_test(trial, kwargs)
+            naive = _suggestion_keeping_non_finite(
+                result.lrs, result.losses, kwargs["skip_start"], 0
+            )
+            if bad == math.inf or naive != result.suggested_lr:
+                break
+        _check_range_test(student, trial, kwargs)
+
+
+@task("04.8")
+def test_range_test_short_sweep_uses_every_step(student, rng):
+    """lr_range_test: when skip_start and skip_end would leave fewer than two steps, all count"""
+    # A sweep of 2..16 steps with the default skip_start=10 and skip_end=5 (16: one is left).
+    for num_iters in (int(rng.integers(2, 15)), 16):
+        kwargs = dict(num_iters=num_iters, smooth=float(rng.uniform(0.05, 0.5)))
+        _check_range_test(student, _scripted_losses(rng, num_iters, blow_up=False), kwargs)
+    # A blow-up after a few steps: fewer than skip_start + skip_end + 2 steps are recorded.
+    kwargs = dict(_range_case(rng), num_iters=60, skip_start=int(rng.integers(4, 8)), skip_end=3)
+    scripted = _scripted_losses(rng, 60, blow_up=False)
+    at = int(rng.integers(3, kwargs["skip_start"] + kwargs["skip_end"]))
+    scripted[at] = scripted[at] * 1e6
     _check_range_test(student, scripted, kwargs)
