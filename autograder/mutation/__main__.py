@@ -21,7 +21,7 @@ from autograder.mutation import load_equivalent, mutant_notebook, mutants
 from autograder.samples.__main__ import sample_notebooks
 
 ASSIGNMENTS = ("01_autodiff", "02_batching", "03_optimizers", "04_lr_schedules", "05_cifar10")
-TIMEOUTS = {"cell_timeout": 20.0, "check_timeout": 20.0, "notebook_budget": 120.0}
+TIMEOUTS = {"cell_timeout": 10.0, "check_timeout": 10.0, "notebook_budget": 60.0}
 
 _worker = {}
 
