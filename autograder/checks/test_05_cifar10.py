@@ -9,6 +9,14 @@ process as arrays, so both sides run the same network. The reference values come
 checks test properties that any correct implementation has. The training-step check hands
 the student's function torch's own SGD and ``LambdaLR``, so a wrong Task 05.5 or 05.7 does
 not fail Task 05.4.
+
+The rules the notebook states are checked too: Python floats where it says so (an
+``expected_initial_loss`` may return any number or a 0-dim tensor; float32 results get
+``rtol=1e-5``), the dtype of the images kept, the model left in evaluation mode, forward
+passes without autograd and in batches of ``batch_size`` (a forward pre-hook of the check
+network records them), hyperparameter errors that name the parameter and its value, the
+optimizers' memory in ``self.state`` (a run goes on in a new optimizer loaded from the
+first one's ``state_dict()``), a ``LambdaLR`` from ``make_scheduler``, and the defaults.
 """
 
 import math
@@ -21,6 +29,7 @@ from autograder.checking import Drivers, expect_close, expect_equal, expect_true
 from course_utils.cifar10 import MEAN, STD, WarmupLinearLR, evaluate
 
 REFERENCE_SETUP = "from course_utils.answers.cifar10 import *"
+ANSWER_IMPORTS = ("math", "numpy", "torch")  # and the standard library: the notebook's rules
 
 DRIVERS = Drivers(__file__)
 _make_net = DRIVERS.load("make_check_net")  # the same definitions on the trusted side
@@ -45,6 +54,46 @@ def _random_state(rng, num_classes):
 
 def _images(rng, n, dtype=np.float32):
     return rng.standard_normal((n, *IMAGE_SHAPE)).astype(dtype)
+
+
+def _expect_python_float(kind, what, *, ints=False):
+    """``kind`` (from the drivers' ``kind``) says a Python float (or, with ``ints``, an int)."""
+    ok = kind.get("number") if ints else kind.get("float")
+    expect_true(
+        ok is True,
+        f"{what} returned a {str(kind.get('type'))[:40]}; it should return a Python float"
+        + (" (float(...) or .item() of a tensor)" if not ints else ""),
+    )
+
+
+def _expect_evaluation_passes(got, n, batch_size, passes, what):
+    """Evaluation mode left on, no autograd, and batches of ``batch_size`` (the last one
+    smaller), each image through the network ``passes`` times (TTA: image and mirror,
+    in two passes or in one of the two concatenated)."""
+    expect_true(
+        got["training"] is False,
+        f"{what} left the model in training mode; call "
+        "model.eval() and leave the model in evaluation mode",
+    )
+    forwards = got["forwards"]
+    if not forwards:  # the model's own hooks did not run (its layers called one by one)
+        return
+    recording = [i + 1 for i, (_, grad) in enumerate(forwards) if grad]
+    expect_true(
+        not recording,
+        f"{what}: autograd was recording during forward pass {recording[:1]} of the model; "
+        "run the forward passes under torch.no_grad()",
+    )
+    sizes = [size for size, _ in forwards]
+    last = n % batch_size or batch_size
+    separate = set(sizes) <= {batch_size, last}
+    together = passes == 2 and set(sizes) <= {2 * batch_size, 2 * last}
+    expect_true(
+        sum(sizes) == passes * n and (separate or together),
+        f"{what}: the model saw batches of {sorted(set(sizes))} images ({sum(sizes)} in all); "
+        f"expected batches of {batch_size} images with a last one of {last}, "
+        + ("each image and its mirror image once" if passes == 2 else "each image once"),
+    )
 
 
 def _expect_state_unchanged(got, sent, what):
@@ -96,7 +145,7 @@ def _crop_offsets(out, images, padding):
 @task("05.2")
 def test_random_crop_windows_offsets_and_seed(student, rng):
     """random_crop: windows of the reflect-padded image, every offset 0..2p, seeded by generator"""
-    for _ in range(2):
+    for dtype in (np.float32, np.float64):
         padding = int(rng.integers(1, 4))
         n = 400
         shape = (
@@ -105,7 +154,7 @@ def test_random_crop_windows_offsets_and_seed(student, rng):
             int(rng.integers(padding + 2, 11)),
             int(rng.integers(padding + 2, 11)),
         )
-        images = rng.standard_normal(shape).astype(np.float32)
+        images = rng.standard_normal(shape).astype(dtype)
         seeds = [int(s) for s in rng.integers(0, 2**31, 3)]
         got = DRIVERS.run(
             student,
@@ -115,10 +164,13 @@ def test_random_crop_windows_offsets_and_seed(student, rng):
             seed=seeds[0],
             global_seeds=seeds[1:],
         )
-        what = f"random_crop(images of shape {shape}, padding={padding}, generator)"
+        what = (
+            f"random_crop({np.dtype(dtype).name} images of shape {shape}, padding={padding}, "
+            "generator)"
+        )
         out = np.asarray(got["out"])
         expect_equal(out.shape, shape, what=f"{what}: shape")
-        expect_equal(got["dtype"], "torch.float32", what=f"{what}: dtype")
+        expect_equal(got["dtype"], f"torch.{np.dtype(dtype).name}", what=f"{what}: dtype")
         expect_true(got["unchanged"], f"{what}: the input images were modified")
         dy, dx = _crop_offsets(out, images, padding)
         bad = np.flatnonzero(dy < 0)
@@ -153,13 +205,13 @@ def test_random_flip_mirrors_half_of_the_images(student, rng):
     """random_flip: each image or its left-right mirror, about half flipped, seeded by generator"""
     n = 400
     shape = (n, int(rng.integers(1, 4)), int(rng.integers(2, 9)), int(rng.integers(2, 9)))
-    images = rng.standard_normal(shape).astype(np.float32)
+    images = rng.standard_normal(shape)  # float64: the dtype is kept, whatever it is
     seeds = [int(s) for s in rng.integers(0, 2**30, 3)]
     got = DRIVERS.run(student, "flipped", images=images, seed=seeds[0], global_seeds=seeds[1:])
-    what = f"random_flip(images of shape {shape}, generator)"
+    what = f"random_flip(float64 images of shape {shape}, generator)"
     out = np.asarray(got["out"])
     expect_equal(out.shape, shape, what=f"{what}: shape")
-    expect_equal(got["dtype"], "torch.float32", what=f"{what}: dtype")
+    expect_equal(got["dtype"], "torch.float64", what=f"{what}: dtype")
     expect_true(got["unchanged"], f"{what}: the input images were modified")
     same = np.all(out == images, axis=(1, 2, 3))
     mirrored = np.all(out == images[..., ::-1], axis=(1, 2, 3))
@@ -192,10 +244,13 @@ def test_random_flip_mirrors_half_of_the_images(student, rng):
 @task("05.3")
 def test_mean_loss_batches_in_evaluation_mode(student, rng):
     """mean_loss: mean cross-entropy in evaluation mode, a smaller last batch weighted right"""
-    for _ in range(2):
+    for case in range(3):
         num_classes = int(rng.integers(3, 11))
-        batch_size = int(rng.integers(3, 10))
-        n = batch_size * int(rng.integers(3, 7)) + int(rng.integers(1, batch_size))
+        batch_size = int(rng.integers(3, 10)) if case < 2 else None  # None: the default 512
+        if batch_size is None:
+            n = 512 + int(rng.integers(1, 100))
+        else:
+            n = batch_size * int(rng.integers(3, 7)) + int(rng.integers(1, batch_size))
         state = _random_state(rng, num_classes)
         images = _images(rng, n)
         labels = rng.integers(0, num_classes, n)
@@ -208,26 +263,33 @@ def test_mean_loss_batches_in_evaluation_mode(student, rng):
             labels=labels,
             batch_size=batch_size,
         )
-        what = f"mean_loss over {n} images in batches of {batch_size}"
+        size = 512 if batch_size is None else batch_size
+        what = f"mean_loss(model, {n} images, labels" + (
+            ")" if batch_size is None else f", batch_size={batch_size})"
+        )
         net = _net(state, num_classes, torch.float64)
         expected, _ = evaluate(
             net,
             torch.as_tensor(images, dtype=torch.float64),
             torch.as_tensor(labels),
-            batch_size=batch_size,
+            batch_size=size,
             tta=False,
         )
+        _expect_python_float(got["kind"], what)
         expect_close(got["loss"], expected, rtol=1e-4, what=what)
         _expect_state_unchanged(got["state"], state, what)
+        _expect_evaluation_passes(got, n, size, 1, what)
 
 
 @task("05.3")
 def test_expected_initial_loss_is_log_of_classes(student, rng):
     """expected_initial_loss(C) = ln C, the cross-entropy of a uniform prediction"""
+    # any number or 0-dim tensor; float32 results are compared with rtol=1e-5, as the
+    # notebook says, which still tells ln C from every other formula for it
     for num_classes in [10, *(int(c) for c in rng.integers(2, 1000, 3))]:
         got = student.call("expected_initial_loss", num_classes)
         expect_close(
-            got, math.log(num_classes), rtol=1e-12, what=f"expected_initial_loss({num_classes})"
+            got, math.log(num_classes), rtol=1e-5, what=f"expected_initial_loss({num_classes})"
         )
 
 
@@ -267,7 +329,7 @@ def test_train_step_matches_a_reference_loop(student, rng):
         hyper = dict(
             lr=float(rng.uniform(0.05, 0.3)),
             momentum=float(rng.uniform(0.5, 0.95)),
-            label_smoothing=float(rng.uniform(0.05, 0.3)),
+            label_smoothing=float(rng.uniform(0.05, 0.3)) if use_scheduler else None,
         )
         got = DRIVERS.run(
             student,
@@ -287,14 +349,21 @@ def test_train_step_matches_a_reference_loop(student, rng):
             lr=hyper["lr"],
             momentum=hyper["momentum"],
             factors=factors,
-            smoothing=hyper["label_smoothing"],
+            smoothing=hyper["label_smoothing"] or 0.0,
+        )
+        smoothing = (
+            "label_smoothing left out (default 0)"
+            if hyper["label_smoothing"] is None
+            else f"label_smoothing={hyper['label_smoothing']:.3g}"
         )
         what = (
             f"{num_steps} train_step calls with SGD(lr={hyper['lr']:.3g}, "
-            f"momentum={hyper['momentum']:.3g}), label_smoothing={hyper['label_smoothing']:.3g}, "
+            f"momentum={hyper['momentum']:.3g}), {smoothing}, "
             + ("a LambdaLR scheduler" if use_scheduler else "scheduler=None")
             + ", starting from evaluation mode"
         )
+        for k, loss_kind in enumerate(got["kinds"]):
+            _expect_python_float(loss_kind, f"{what}: step {k + 1}")
         expect_close(
             got["losses"], losses, rtol=1e-8, what=f"{what}: the returned losses of each step"
         )
@@ -373,7 +442,8 @@ def _check_optimizer(student, rng, name, torch_name, make_torch, defaults, secon
     expected = _torch_iterates(make_torch, init, grads, second_group, change_at, factors)
     what = (
         f"{name}(params, {_describe(defaults)}) with a second param group "
-        f"{{{_describe(second_group)}}}, rates changed before step {change_at + 1}"
+        f"{{{_describe(second_group)}}}, rates changed before step {change_at + 1}, and from "
+        f"step {change_at + 2} on a new {name} loaded from the first one's state_dict()"
     )
     expect_equal(len(got["iterates"]), num_steps, what=f"{what}: number of steps")
     for k, (mine, theirs) in enumerate(zip(got["iterates"], expected, strict=True)):
@@ -391,10 +461,17 @@ def _check_optimizer(student, rng, name, torch_name, make_torch, defaults, secon
 
 
 def _check_invalid(student, name, cases):
-    got = DRIVERS.run(student, "refusals", name=name, cases=cases)
-    for kwargs, outcome in zip(cases, got, strict=True):
-        expect_equal(
-            outcome, "ValueError", what=f"{name}(params, {_describe(kwargs)}): what happened"
+    """Each case is ``(kwargs, parameter, value, spellings of the parameter's name)``: the
+    constructor raises a ValueError whose message names the parameter and its value."""
+    got = DRIVERS.run(student, "refusals", name=name, cases=[kwargs for kwargs, *_ in cases])
+    for (kwargs, parameter, value, names), (outcome, message) in zip(cases, got, strict=True):
+        call = f"{name}(params, {_describe(kwargs)})"
+        expect_equal(outcome, "ValueError", what=f"{call}: what happened")
+        text = str(message)
+        expect_true(
+            any(spelling in text.lower() for spelling in names) and f"{value:g}" in text,
+            f"{call} raised ValueError({text[:200]!r}); the message should name the parameter "
+            f"({parameter}) and its value ({value:g}), e.g. 'Invalid {parameter}: {value:g}'",
         )
 
 
@@ -433,13 +510,19 @@ def test_nesterov_sgd_matches_torch_sgd(student, rng):
         )
 
 
+# Values that print the same in every usual format ({v}, {v:g}, {v:.2f}, ...).
+SHORT_NEGATIVES = [-0.1, -0.25, -0.3, -0.5, -0.75, -1.5, -2.5]
+LR_NAMES = ("lr", "learning rate", "learning_rate", "alpha", "α")
+
+
 @task("05.5")
 def test_nesterov_sgd_rejects_invalid_hyperparameters(student, rng):
-    """NesterovSGD raises ValueError for a negative lr, momentum or weight_decay"""
+    """NesterovSGD raises ValueError naming the parameter and its value: lr, momentum, decay < 0"""
+    lr, momentum, decay = (float(v) for v in rng.choice(SHORT_NEGATIVES, 3))
     cases = [
-        dict(lr=-float(rng.uniform(0.01, 1.0))),
-        dict(lr=0.1, momentum=-float(rng.uniform(0.01, 1.0))),
-        dict(lr=0.1, weight_decay=-float(rng.uniform(0.01, 1.0))),
+        (dict(lr=lr), "lr", lr, LR_NAMES),
+        (dict(lr=0.1, momentum=momentum), "momentum", momentum, ("momentum", "μ")),
+        (dict(lr=0.1, weight_decay=decay), "weight_decay", decay, ("decay", "λ")),
     ]
     _check_invalid(student, "NesterovSGD", cases)
 
@@ -476,12 +559,15 @@ def test_adam_matches_torch_adam(student, rng):
 
 @task("05.6")
 def test_adam_rejects_invalid_hyperparameters(student, rng):
-    """Adam raises ValueError for a negative lr and for a beta outside [0, 1)"""
+    """Adam raises ValueError naming the parameter and its value: lr < 0, a beta outside [0, 1)"""
+    lr, low = (float(v) for v in rng.choice(SHORT_NEGATIVES, 2))
+    high = float(rng.choice([1.25, 1.5, 2.5]))
+    beta = ("beta", "β")
     cases = [
-        dict(lr=-float(rng.uniform(1e-4, 1.0))),
-        dict(betas=(1.0, 0.999)),
-        dict(betas=(0.9, 1.0 + float(rng.uniform(0.0, 1.0)))),
-        dict(betas=(-float(rng.uniform(0.01, 1.0)), 0.999)),
+        (dict(lr=lr), "lr", lr, LR_NAMES),
+        (dict(betas=(1.0, 0.999)), "betas[0]", 1.0, beta),
+        (dict(betas=(0.9, high)), "betas[1]", high, beta),
+        (dict(betas=(low, 0.999)), "betas[0]", low, beta),
     ]
     _check_invalid(student, "Adam", cases)
 
@@ -520,8 +606,12 @@ def test_warmup_linear_multiplier(student, rng):
             student, "multipliers", warmup_steps=warmup_steps, total_steps=total_steps, steps=steps
         )
         expected = _reference_rates([1.0], warmup_steps, total_steps, len(steps))[:, 0]
+        for t, value_kind in zip(steps, got["kinds"], strict=True):
+            _expect_python_float(
+                value_kind, f"warmup_linear({t}, {warmup_steps}, {total_steps})", ints=True
+            )
         expect_close(
-            got,
+            got["values"],
             expected,
             rtol=1e-10,
             atol=1e-12,
@@ -544,8 +634,14 @@ def test_make_scheduler_rates_of_each_group(student, rng):
             num_steps=num_steps,
         )
         expected = _reference_rates(lrs, warmup_steps, total_steps, num_steps)
+        expect_true(
+            got["lambda_lr"] is True,
+            f"make_scheduler(optimizer, {warmup_steps}, {total_steps}) returned a "
+            f"{str(got['type'])[:40]}; it should return a torch.optim.lr_scheduler.LambdaLR "
+            "built on warmup_linear",
+        )
         expect_close(
-            got,
+            got["rates"],
             expected,
             rtol=1e-10,
             atol=1e-12,
@@ -557,12 +653,12 @@ def test_make_scheduler_rates_of_each_group(student, rng):
 # ----------------------------------------------------------------------------- 05.8
 
 
-def _evaluation_case(rng):
+def _evaluation_case(rng, n=None):
     """A network, images and labels for which the accuracy with and without TTA differ."""
     for _ in range(20):
         num_classes = int(rng.integers(3, 8))
         state = _random_state(rng, num_classes)
-        n = int(rng.integers(40, 90))
+        n = int(rng.integers(40, 90)) if n is None else n
         images = _images(rng, n, np.float64)
         net = _net(state, num_classes, torch.float64).eval()
         with torch.no_grad():
@@ -586,26 +682,39 @@ def test_evaluate_with_and_without_tta(student, rng):
         batch_size = int(rng.integers(4, 17))
         if n % batch_size == 0:
             batch_size += 1
-        got = DRIVERS.run(
-            student,
-            "evaluated",
-            state=state,
-            num_classes=num_classes,
-            images=images,
-            labels=labels,
-            batch_size=batch_size,
+        options = [dict(batch_size=batch_size, tta=True), dict(batch_size=batch_size, tta=False)]
+        _check_evaluate(student, state, num_classes, images, labels, options)
+
+
+@task("05.8")
+def test_evaluate_defaults(student, rng):
+    """evaluate(model, images, labels): the defaults, batches of 1024 and flip TTA"""
+    state, num_classes, images, labels = _evaluation_case(rng, 1024 + int(rng.integers(1, 200)))
+    _check_evaluate(student, state, num_classes, images, labels, [{}])
+
+
+def _check_evaluate(student, state, num_classes, images, labels, options):
+    got = DRIVERS.run(
+        student,
+        "evaluated",
+        state=state,
+        num_classes=num_classes,
+        images=images,
+        labels=labels,
+        options=options,
+    )
+    n = len(images)
+    net = _net(state, num_classes, torch.float64)
+    x, y = torch.as_tensor(images), torch.as_tensor(labels)
+    for kwargs, run in zip(options, got["runs"], strict=True):
+        batch_size, tta = kwargs.get("batch_size", 1024), kwargs.get("tta", True)
+        what = (
+            f"evaluate(model, {n} images, labels{''.join(f', {k}={v}' for k, v in kwargs.items())})"
         )
-        net = _net(state, num_classes, torch.float64)
-        x, y = torch.as_tensor(images), torch.as_tensor(labels)
-        for key, tta in (("tta", True), ("plain", False)):
-            expected = evaluate(net, x, y, batch_size=batch_size, tta=tta)[1]
-            # an accuracy is k / n: rtol 1e-5 (float32 results, as the notebook says) still
-            # tells apart counts that differ by one image for n < 100000
-            expect_close(
-                got[key],
-                expected,
-                rtol=1e-5,
-                atol=1e-12,
-                what=f"evaluate(model, {n} images, batch_size={batch_size}, tta={tta})",
-            )
-        _expect_state_unchanged(got["state"], state, f"evaluate over {n} images")
+        _expect_python_float(run["kind"], what)
+        expected = evaluate(net, x, y, batch_size=batch_size, tta=tta)[1]
+        # an accuracy is k / n: rtol 1e-5 (float32 results, as the notebook says) still
+        # tells apart counts that differ by one image for n < 100000
+        expect_close(run["accuracy"], expected, rtol=1e-5, atol=1e-12, what=what)
+        _expect_evaluation_passes(run, n, batch_size, 2 if tta else 1, what)
+    _expect_state_unchanged(got["state"], state, f"evaluate over {n} images")

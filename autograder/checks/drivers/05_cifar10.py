@@ -28,6 +28,23 @@ def check_net(state, num_classes, dtype):
     return net.to(dtype)
 
 
+def watch(net):
+    """A list that gets, for every forward pass of ``net``, its batch size and whether
+    autograd was recording; and the hook's handle (``.remove()`` ends it)."""
+    seen = []
+
+    def record(module, args):
+        seen.append([int(args[0].shape[0]) if args else -1, torch.is_grad_enabled()])
+
+    return seen, net.register_forward_pre_hook(record)
+
+
+def kind(value):
+    """Whether ``value`` is a Python number (float, or int but not bool), and its type."""
+    number = isinstance(value, float | int) and not isinstance(value, bool)
+    return {"number": number, "float": isinstance(value, float), "type": type(value).__name__}
+
+
 def normalized(images):
     """normalize of the images, its dtype, and whether the input was left unchanged."""
     x = torch.as_tensor(images)
@@ -74,45 +91,56 @@ def flipped(images, seed, global_seeds):
 
 
 def mean_loss_of(state, num_classes, images, labels, batch_size):
-    """mean_loss of the check network, left in training mode before the call."""
+    """mean_loss of the check network, left in training mode before the call (batch_size
+    None: the default): the loss, its kind, the forward passes, the mode and state after."""
     net = check_net(state, num_classes, torch.float32)
+    forwards, _ = watch(net)
     net.train()
-    loss = mean_loss(net, torch.as_tensor(images), torch.as_tensor(labels), batch_size=batch_size)
-    return {"loss": loss, "state": dict(net.state_dict())}
+    options = {} if batch_size is None else {"batch_size": batch_size}
+    loss = mean_loss(net, torch.as_tensor(images), torch.as_tensor(labels), **options)
+    return {
+        "loss": loss,
+        "kind": kind(loss),
+        "forwards": forwards,
+        "training": net.training,
+        "state": dict(net.state_dict()),
+    }
 
 
 def train_steps(state, num_classes, batches, labels, factors, lr, momentum, label_smoothing):
     """train_step over the batches with SGD (and a LambdaLR of the factors, when given),
-    starting in evaluation mode: the losses, the states and the rates after every step."""
+    starting in evaluation mode (label_smoothing None: the default): the losses and their
+    kinds, the states and the rates after every step."""
     net = check_net(state, num_classes, torch.float64)
     optimizer = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum)
     scheduler = None
     if factors is not None:
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: factors[t])
     net.eval()
-    losses, states, rates = [], [], []
+    options = {} if label_smoothing is None else {"label_smoothing": label_smoothing}
+    losses, kinds, states, rates = [], [], [], []
     for x, y in zip(batches, labels, strict=True):
-        losses.append(
-            train_step(
-                net,
-                optimizer,
-                scheduler,
-                torch.as_tensor(x),
-                torch.as_tensor(y),
-                label_smoothing=label_smoothing,
-            )
+        loss = train_step(
+            net, optimizer, scheduler, torch.as_tensor(x), torch.as_tensor(y), **options
         )
+        losses.append(loss)
+        kinds.append(kind(loss))
         states.append({k: v.detach().clone() for k, v in net.state_dict().items()})
         rates.append(optimizer.param_groups[0]["lr"])
-    return {"losses": losses, "states": states, "rates": rates}
+    return {"losses": losses, "kinds": kinds, "states": states, "rates": rates}
 
 
 def optimizer_run(name, init, grads, defaults, second_group, change_at, factors):
     """The optimizer class ``name`` on two parameter groups, the rates scaled by ``factors``
-    at step ``change_at``: the iterates, and whether step() modified a .grad."""
+    at step ``change_at``, and after that step a new optimizer of the class continuing from
+    ``state_dict()`` (a checkpoint): the iterates, and whether step() modified a .grad."""
     params = [torch.tensor(v, dtype=torch.float64, requires_grad=True) for v in init]
-    groups = [{"params": params[:2]}, dict(second_group, params=params[2:])]
-    optimizer = globals()[name](groups, **defaults)
+
+    def make():
+        groups = [{"params": params[:2]}, dict(second_group, params=params[2:])]
+        return globals()[name](groups, **defaults)
+
+    optimizer = make()
     iterates, grad_modified = [], False
     for k, step_grads in enumerate(grads):
         for p, g in zip(params, step_grads, strict=True):
@@ -126,26 +154,32 @@ def optimizer_run(name, init, grads, defaults, second_group, change_at, factors)
             if g is not None and not torch.equal(p.grad, g):
                 grad_modified = True
         iterates.append([p.detach().clone() for p in params])
+        if k == change_at:
+            checkpoint = optimizer.state_dict()
+            optimizer = make()
+            optimizer.load_state_dict(checkpoint)
     return {"iterates": iterates, "grad_modified": grad_modified}
 
 
 def refusals(name, cases):
-    """What constructing the optimizer class ``name`` with each of the keyword sets does."""
+    """What constructing the optimizer class ``name`` with each of the keyword sets does:
+    ``[outcome, message]``."""
     outcomes = []
     for kwargs in cases:
         try:
             globals()[name]([torch.zeros(2, requires_grad=True)], **kwargs)
-            outcomes.append("accepted")
-        except ValueError:
-            outcomes.append("ValueError")
+            outcomes.append(["accepted", ""])
+        except ValueError as exc:
+            outcomes.append(["ValueError", str(exc)[:300]])
         except Exception as exc:
-            outcomes.append(type(exc).__name__)
+            outcomes.append([type(exc).__name__, str(exc)[:300]])
     return outcomes
 
 
 def multipliers(warmup_steps, total_steps, steps):
-    """warmup_linear at each step."""
-    return [float(warmup_linear(t, warmup_steps, total_steps)) for t in steps]
+    """warmup_linear at each step, and the kind of each result."""
+    values = [warmup_linear(t, warmup_steps, total_steps) for t in steps]
+    return {"values": [float(v) for v in values], "kinds": [kind(v) for v in values]}
 
 
 def scheduled_rates(lrs, warmup_steps, total_steps, num_steps):
@@ -155,20 +189,32 @@ def scheduled_rates(lrs, warmup_steps, total_steps, num_steps):
         [{"params": [p], "lr": lr} for p, lr in zip(params, lrs, strict=True)], lr=1.0
     )
     scheduler = make_scheduler(optimizer, warmup_steps, total_steps)
+    lambda_lr = isinstance(scheduler, torch.optim.lr_scheduler.LambdaLR)
     rates = []
     for _ in range(num_steps):
         rates.append([float(group["lr"]) for group in optimizer.param_groups])
         optimizer.step()
         scheduler.step()
-    return rates
+    return {"rates": rates, "lambda_lr": lambda_lr, "type": type(scheduler).__name__}
 
 
-def evaluated(state, num_classes, images, labels, batch_size):
-    """evaluate with and without TTA, each time called on a model in training mode."""
+def evaluated(state, num_classes, images, labels, options):
+    """evaluate with each keyword set of ``options``, each time called on a model in
+    training mode: the accuracy, its kind, the forward passes and the mode after."""
     net = check_net(state, num_classes, torch.float64)
     x, y = torch.as_tensor(images), torch.as_tensor(labels)
-    net.train()
-    with_tta = evaluate(net, x, y, batch_size=batch_size, tta=True)
-    net.train()
-    without = evaluate(net, x, y, batch_size=batch_size, tta=False)
-    return {"tta": with_tta, "plain": without, "state": dict(net.state_dict())}
+    runs = []
+    for kwargs in options:
+        forwards, hook = watch(net)
+        net.train()
+        accuracy = evaluate(net, x, y, **kwargs)
+        hook.remove()
+        runs.append(
+            {
+                "accuracy": accuracy,
+                "kind": kind(accuracy),
+                "forwards": forwards,
+                "training": net.training,
+            }
+        )
+    return {"runs": runs, "state": dict(net.state_dict())}
