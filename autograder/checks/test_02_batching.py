@@ -260,7 +260,9 @@ def _replay(theta0, X, y, lr, epochs):
     return theta, losses, step_losses
 
 
-def _run_gd(student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last, int_theta0=False):
+def _run_gd(
+    student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last, int_theta0=False, pause=0.0
+):
     X, y = _regression_data(rng, n, d)
     theta0 = rng.integers(-2, 3, d) if int_theta0 else rng.standard_normal(d)
     lr = float(rng.uniform(0.02, 0.1))
@@ -280,6 +282,7 @@ def _run_gd(student, rng, *, n, d, batch_size, num_epochs, shuffle, drop_last, i
         drop_last=drop_last,
         lent_epochs=reference,
         lent_call=[n, batch_size, shuffle, drop_last],
+        pause=pause,
     )
     name = {1: "SGD", n: "BGD"}.get(batch_size, "MBGD")
     what = (
@@ -376,6 +379,9 @@ def test_minibatch_gd_drop_last_and_order(student, rng):
     )
 
 
+PAUSE = 0.004  # seconds each loss evaluation sleeps in the history-format check
+
+
 @task("02.4")
 def test_minibatch_gd_history_format_and_theta0(student, rng):
     """minibatch_gd: history lengths, cumulative times from 0, theta0 left unchanged, a
@@ -393,6 +399,7 @@ def test_minibatch_gd_history_format_and_theta0(student, rng):
         shuffle=True,
         drop_last=False,
         int_theta0=True,
+        pause=PAUSE,
     )
     expect_true(
         not got["theta0_changed"],
@@ -404,6 +411,14 @@ def test_minibatch_gd_history_format_and_theta0(student, rng):
     expect_true(
         bool(np.all(np.isfinite(times)) and np.all(np.diff(times) >= 0)),
         f"history['time'] must be cumulative (non-decreasing) seconds, got {times.tolist()}",
+    )
+    # Each loss evaluation sleeps PAUSE seconds, so the epochs take measurable time even
+    # on a coarse clock, and their total cannot exceed the call's own wall time.
+    expect_true(
+        0.0 < times[-1] <= got["wall"] + 1e-3,
+        f"history['time'] must add up the seconds each epoch took: after {num_epochs} "
+        f"epochs it says {times[-1]!r} s, while the whole call took {got['wall']:.3f} s "
+        "(start from 0.0 and add time.perf_counter() - start after each epoch)",
     )
 
 

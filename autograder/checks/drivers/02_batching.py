@@ -5,6 +5,7 @@ The free names are the notebook's own (``batch_indices``, ``minibatch_gd``,
 """
 
 import sys
+import time
 
 import numpy as np
 
@@ -86,10 +87,23 @@ def refused_batch_size(n, batch_size):
 
 
 def gradient_descent(
-    X, y, theta0, lr, batch_size, num_epochs, seed, shuffle, drop_last, lent_epochs, lent_call
+    X,
+    y,
+    theta0,
+    lr,
+    batch_size,
+    num_epochs,
+    seed,
+    shuffle,
+    drop_last,
+    lent_epochs,
+    lent_call,
+    pause=0.0,
 ):
     """minibatch_gd with a lent batch_indices that hands out the given epochs (plain data),
-    so that a wrong batch_indices (Task 02.3) does not fail Task 02.4 as well."""
+    so that a wrong batch_indices (Task 02.3) does not fail Task 02.4 as well; with
+    ``pause``, each loss evaluation sleeps that long, so epochs take measurable time, and
+    the call's wall time is returned with the result."""
     remaining = [list(epoch) for epoch in lent_epochs]
     generator = np.random.default_rng(seed)
 
@@ -112,13 +126,18 @@ def gradient_descent(
             rng.permutation(n)
         return remaining.pop(0)
 
+    def paused_loss_grad(theta, X_batch, y_batch):
+        time.sleep(pause)
+        return mse_loss_grad(theta, X_batch, y_batch)
+
     theta0_before = np.array(theta0, copy=True)
     namespace = minibatch_gd.__globals__
     had, own = "batch_indices" in namespace, namespace.get("batch_indices")
     namespace["batch_indices"] = lent_batch_indices
+    started = time.perf_counter()
     try:
         theta, history = minibatch_gd(
-            mse_loss_grad,
+            paused_loss_grad if pause else mse_loss_grad,
             theta0,
             X,
             y,
@@ -134,7 +153,9 @@ def gradient_descent(
             namespace["batch_indices"] = own
         else:
             namespace.pop("batch_indices", None)
+    wall = time.perf_counter() - started
     return {
+        "wall": wall,
         "theta": theta,
         "history": history,
         "kinds": {key: type(value).__name__ for key, value in history.items()},
