@@ -93,7 +93,7 @@ def _scalar_cases(rng):
     """Cases (expression, (u, v)) for every operator with numbers on either side and every
     function (each at a positive and a negative point, log at positive ones, relu also at
     exactly 0), and the constants c, p (real exponent, positive base u) and k (integer
-    exponent, any sign of v)."""
+    exponent, any sign of v); also the exponents 0 and 1, where c u^(c-1) is 0 and 1."""
     cases = []
     for expression in [
         "u + v",
@@ -111,6 +111,8 @@ def _scalar_cases(rng):
         "-u",
         "u ** p",
         "v ** k",
+        "u ** 0",
+        "v ** 1",
     ]:
         point = (float(rng.uniform(0.4, 2.5)), float(_signed(rng, 0.4, 2.5)))
         cases.append((expression, point))
@@ -782,6 +784,29 @@ def test_numerical_gradient_is_central(student, rng):
 
 
 @task("01.6")
+def test_numerical_gradient_at_integer_x(student, rng):
+    """numerical_gradient at an integer array x is the central difference of n_i: f is
+    evaluated at the float points x +- eps e_i"""
+    x, cubic, linear, _ = _cubic(rng)
+    x = rng.integers(-3, 4, x.shape)
+    exact = 3 * cubic * x**2 + linear
+    got = DRIVERS.run(student, "central_differences", x=x, cubic=cubic, linear=linear, eps=1e-4)
+    call = (
+        f"numerical_gradient(f, x, eps=1e-4) for f = sum(a x^3 + b x), x an integer array of "
+        f"shape {x.shape}"
+    )
+    expect_close(
+        got["grad"],
+        exact,
+        rtol=0.0,
+        atol=1e-6,
+        what=f"{call} (x + eps e_i is not an integer: f maps float arrays, so evaluate it on "
+        "float64 copies of x)",
+    )
+    _check_evaluations(got, x, 1e-4, call)
+
+
+@task("01.6")
 def test_numerical_gradient_default_eps(student, rng):
     """numerical_gradient(f, x) with the default eps = 1e-6 is close to the exact gradient
     and moves x by 1e-6"""
@@ -795,15 +820,21 @@ def test_numerical_gradient_default_eps(student, rng):
 @task("01.6")
 def test_gradient_check(student, rng):
     """gradient_check is below 1e-7 for a correct gradient and the relative error for a wrong
-    one, with the defaults eps=1e-6 and tiny=1e-12 and with eps and tiny given"""
+    one (entries of both signs, errors of both signs), with the defaults eps=1e-6 and
+    tiny=1e-12 and with eps and tiny given"""
     n = int(rng.integers(4, 8))
     x = rng.uniform(-0.5, 0.5, n)
-    coefficients = rng.uniform(0.5, 2.0, n)
-    zero = rng.choice(n, size=2, replace=False)
+    order = rng.permutation(n)
+    zero, positive, negative = order[:2], order[2], order[3]
+    coefficients = rng.uniform(0.5, 2.0, n) * rng.choice([-1.0, 1.0], n)
     coefficients[zero] = 0.0
+    coefficients[positive] = abs(coefficients[positive])
+    coefficients[negative] = -abs(coefficients[negative])
     exact = coefficients * np.exp(x)
     scaled = exact.copy()
     scaled[int(rng.choice(np.flatnonzero(coefficients)))] *= 1.0 + rng.uniform(0.02, 0.5)
+    below = exact.copy()  # g - n < 0 where the error is largest
+    below[negative] *= 1.0 + rng.uniform(0.02, 0.5)
     spurious = exact.copy()
     spurious[zero[0]] = float(_signed(rng, 0.1, 1.0))
     tiny_entry = exact.copy()
@@ -811,6 +842,7 @@ def test_gradient_check(student, rng):
     cases = [
         (exact, {}, "a correct gradient"),
         (scaled, {}, "one entry scaled"),
+        (below, {}, "one negative entry too large in magnitude (g - n < 0)"),
         (spurious, {}, "an entry nonzero where the true one is 0"),
         (tiny_entry, {}, "an entry 1e-14 where the true one is 0"),
         (tiny_entry, {"tiny": 1e-20}, "an entry 1e-14 where the true one is 0"),
@@ -836,7 +868,8 @@ def test_gradient_check(student, rng):
     )
     expect_true(
         values[0] < 1e-7,
-        f"gradient_check of a correct gradient should be below 1e-7, got {values[0]:.3g}",
+        f"gradient_check of a correct gradient (entries of both signs, some 0) should be below "
+        f"1e-7, got {values[0]:.3g} (r = max |g - n| / max(|g| + |n|, tiny))",
     )
 
     def f(z):
@@ -933,13 +966,17 @@ ARRAY_EXPRESSIONS = [
     "(relu(R) * W).sum() + (relu(R - R) * W).mean()",
     "tanh(P @ Q) - 2.0 * (P @ Q)",
     "(T.sum(axis=1) * E).sum() + (A.sum(axis=-1) * d).sum()",
+    "((A + c) * (A + 1.0)).sum()",
+    "((A - c) * (A - 1.0)).sum()",
+    "(tanh(A) * tanh(A) * W2).sum()",
 ]
 
 
 @task("01.7")
 def test_matmul_activations_and_reductions(student, rng):
     """gradients through @, tanh, relu (0 at 0), sum(axis) (also -1 and of 3-D tensors), mean,
-    numbers and shared nodes match torch.autograd, also from a (1, 1) output"""
+    numbers and shared nodes (a Tensor used by two nodes of the same operation) match
+    torch.autograd, also from a (1, 1) output"""
     n, m, p, q = (int(v) for v in rng.integers(2, 6, 4))
     arrays = {
         "A": rng.normal(size=(n, m)),
@@ -949,6 +986,7 @@ def test_matmul_activations_and_reductions(student, rng):
         "c": rng.normal(size=m),
         "d": rng.normal(size=n),
         "C": rng.normal(size=(p, q)),
+        "W2": rng.normal(size=(n, m)),
     }
     k = int(rng.integers(2, 4))
     R = rng.normal(size=(n, p))
@@ -1024,6 +1062,22 @@ def test_softmax_cross_entropy(student, rng):
         (want,) = torch.autograd.grad(loss, zt)
         expect_close(value, loss.item(), rtol=RTOL, atol=ATOL, what=f"loss for {size}")
         expect_close(grad, want.numpy(), rtol=RTOL, atol=ATOL, what=f"gradient for {size}")
+    other_labels = (labels + rng.integers(1, classes, n)) % classes
+    value, grad = DRIVERS.run(
+        student, "softmax_shared", logits=logits, labels=labels, other_labels=other_labels
+    )
+    call = (
+        f"softmax_cross_entropy(Z, labels) + softmax_cross_entropy(Z, other_labels), Z of shape "
+        f"{logits.shape} used by both nodes"
+    )
+    zt = _t(logits, requires_grad=True)
+    loss = sum(
+        torch.nn.functional.cross_entropy(zt, torch.from_numpy(y)) for y in (labels, other_labels)
+    )
+    (want,) = torch.autograd.grad(loss, zt)
+    value = _one_number(value, f"the value of {call}")
+    expect_close(value, loss.item(), rtol=RTOL, atol=ATOL, what=f"value of {call}")
+    expect_close(grad, want.numpy(), rtol=RTOL, atol=ATOL, what=f"Z.grad for {call}")
 
 
 @task("01.7")

@@ -343,6 +343,15 @@ def softmax_cases(cases, labels):
     return result
 
 
+def softmax_shared(logits, labels, other_labels):
+    """The sum of the softmax cross-entropies of one logits Tensor against two label
+    arrays, and the gradient of the logits."""
+    Z = Tensor(logits)
+    loss = softmax_cross_entropy(Z, labels) + softmax_cross_entropy(Z, other_labels)
+    loss.backward()
+    return [loss.data, Z.grad]
+
+
 def network(X, y, weights):
     """The loss of a two-layer tanh network on Tensors, and the gradients of its weights."""
     params = [Tensor(p) for p in weights]
