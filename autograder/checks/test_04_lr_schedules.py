@@ -343,12 +343,9 @@ def test_plateau_patience_cooldown_and_min_lr(student, rng):
     patience, cooldown = int(rng.integers(0, 4)), int(rng.integers(0, 3))
     start = float(rng.uniform(1, 3))
     metrics = [start, start * 0.8] + [start * 0.8] * int(rng.integers(15, 30))
-    kwargs = dict(
-        factor=float(rng.uniform(0.2, 0.6)),
-        patience=patience,
-        cooldown=cooldown,
-        min_lr=lr * float(rng.uniform(0.005, 0.05)),
-    )
+    factor = float(rng.uniform(0.2, 0.6))
+    # min_lr binds at the second reduction, which the plateau always reaches
+    kwargs = dict(factor=factor, patience=patience, cooldown=cooldown, min_lr=lr * factor**1.5)
     _check_plateau(student, lr, metrics, kwargs)
     kwargs = dict(patience=int(rng.integers(1, 4)), threshold=float(rng.uniform(0.01, 0.1)))
     _check_plateau(student, lr, _metric_sequence(rng, 30, kwargs["threshold"]), kwargs)
@@ -392,6 +389,20 @@ def test_plateau_defaults_and_eps(student, rng):
             factor=float(rng.uniform(0.4, 0.6)), patience=0, eps=lr * float(rng.uniform(0.3, 0.4))
         ),
     )
+
+
+@task("04.4")
+def test_plateau_boundaries(student, rng):
+    """ReduceOnPlateau at its boundaries: a metric exactly at b (1 - threshold), a
+    reduction exactly eps (as torch's ReduceLROnPlateau)"""
+    # A first metric of +inf (no improvement on b = +inf) is left ungraded: an answer
+    # that takes the first metric as the best differs from torch only there.
+    lr = float(rng.choice([0.5, 1.0, 2.0]))  # powers of two: the boundaries are exact
+    level = float(rng.choice([1.0, 2.0, 4.0]))
+    _check_plateau(
+        student, lr, [level, level / 2, level / 2, level / 2], dict(patience=0, threshold=0.5)
+    )
+    _check_plateau(student, lr, [level] * 4, dict(patience=0, factor=0.5, eps=lr / 2))
 
 
 # ----------------------------------------------------------------------------- 04.5
@@ -564,9 +575,11 @@ def _suggestion_keeping_non_finite(lrs, losses, skip_start, skip_end):
     return float(lrs[keep][np.argmin(slopes)])
 
 
-def _check_range_test(student, scripted, kwargs):
-    full = _with_defaults("lr_range_test", kwargs)
-    expected = _reference_range_test(scripted, full)
+def _check_range_test(student, scripted, kwargs, expected=None):
+    """Compare the student's sweep over ``scripted`` with the reference's (``expected``,
+    computed here unless given)."""
+    if expected is None:
+        expected = _reference_range_test(scripted, _with_defaults("lr_range_test", kwargs))
     shown = "".join(f", {k}={v!r}" for k, v in kwargs.items())
     what = f"lr_range_test(train_step{shown})"
     got = DRIVERS.run(student, "range_test", scripted=scripted, kwargs=kwargs)
@@ -645,7 +658,7 @@ def test_range_test_defaults_and_non_finite_loss(student, rng):
     for bad in (math.inf, math.nan, -math.inf):
         kwargs = dict(_range_case(rng), skip_end=0, num_iters=int(rng.integers(50, 90)))
         scripted = _scripted_losses(rng, kwargs["num_iters"], blow_up=False)
-        for _ in range(20):  # a step where keeping the bad loss would change the suggestion
+        for _ in range(5):  # a step where keeping the bad loss would change the suggestion
             at = int(rng.integers(kwargs["skip_start"] + 20, kwargs["num_iters"]))
             trial = scripted[:at] + [bad] + scripted[at + 1 :]
             result = _reference_range_test(trial, kwargs)
@@ -654,7 +667,7 @@ def test_range_test_defaults_and_non_finite_loss(student, rng):
             )
             if bad == math.inf or naive != result.suggested_lr:
                 break
-        _check_range_test(student, trial, kwargs)
+        _check_range_test(student, trial, kwargs, result)
 
 
 @task("04.8")
@@ -670,3 +683,15 @@ def test_range_test_short_sweep_uses_every_step(student, rng):
     at = int(rng.integers(3, kwargs["skip_start"] + kwargs["skip_end"]))
     scripted[at] = scripted[at] * 1e6
     _check_range_test(student, scripted, kwargs)
+
+
+@task("04.8")
+def test_range_test_boundaries(student, rng):
+    """lr_range_test at its boundaries: exactly two steps left after skipping (they count),
+    a smoothed loss exactly diverge_threshold times the best (not a blow-up)"""
+    decay = float(rng.uniform(0.5, 0.8))
+    falling = [1.0 + 5.0 * decay**i for i in range(17)]  # steepest at the first steps
+    _check_range_test(student, falling, dict(num_iters=17, smooth=float(rng.uniform(0.3, 0.9))))
+    # smooth=1 makes each smoothed loss the loss itself, so 4.0 is exactly 4 x the best 1.0
+    level = [1.0] * 5 + [4.0] + [1.0] * 14
+    _check_range_test(student, level, dict(num_iters=20, smooth=1.0, skip_start=0, skip_end=0))
