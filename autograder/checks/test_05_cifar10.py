@@ -12,7 +12,8 @@ not fail Task 05.4.
 
 The rules the notebook states are checked too: Python floats where it says so (an
 ``expected_initial_loss`` may return any number or a 0-dim tensor; float32 results get
-``rtol=1e-5``), the dtype of the images kept, the model left in evaluation mode, forward
+``rtol=1e-5``), a normalize that works on the images' device (the 'meta' device stands in
+for a GPU), the dtype of the images kept, the model left in evaluation mode, forward
 passes without autograd and in batches of ``batch_size`` (a forward pre-hook of the check
 network records them), hyperparameter errors that name the parameter and its value, the
 optimizers' memory in ``self.state`` (a run goes on in a new optimizer loaded from the
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from autograder.checking import Drivers, expect_close, expect_equal, expect_true, task
+from autograder.checking import Drivers, expect_close, expect_equal, expect_true, fail, task
 from course_utils.cifar10 import MEAN, STD, WarmupLinearLR, evaluate
 
 REFERENCE_SETUP = "from course_utils.answers.cifar10 import *"
@@ -124,6 +125,27 @@ def test_normalize_matches_the_formula(student, rng):
         expect_true(got["unchanged"], f"{what}: the input was modified")
         expected = (images / 255.0 - mean) / std
         expect_close(got["out"], expected, rtol=1e-5, atol=1e-5, what=what)
+
+
+# The first operation on the meta device imports torch._dynamo (seconds), which the first
+# torch.optim.Optimizer made in the student's process imports anyway (05.4 to 05.7).
+@task("05.1")
+def test_normalize_stays_on_the_images_device(student, rng):
+    """normalize works on any device: on the 'meta' device, standing in for a GPU, too"""
+    shape = [int(rng.integers(1, 6)), 3, int(rng.integers(1, 13)), int(rng.integers(1, 13))]
+    got = DRIVERS.run(student, "normalized_on_meta", shape=shape)
+    what = (
+        f"normalize of uint8 images of shape {tuple(shape)} on the device 'meta' (tensors "
+        "with a shape but no data, standing in for a GPU)"
+    )
+    if "error" in got:
+        fail(
+            f"{what} raised {str(got['error'])[:300]}; make every new tensor on the images' "
+            "device (device=images.device), never assume the CPU"
+        )
+    expect_equal(got["device"], "meta", what=f"{what}: the result's device")
+    expect_equal(got["dtype"], "torch.float32", what=f"{what}: dtype")
+    expect_equal(got["shape"], shape, what=f"{what}: shape")
 
 
 # ----------------------------------------------------------------------------- 05.2

@@ -53,6 +53,17 @@ def normalized(images):
     return {"out": out, "dtype": str(out.dtype), "unchanged": bool(torch.equal(x, copy))}
 
 
+def normalized_on_meta(shape):
+    """normalize of uint8 images on the 'meta' device (tensors with a shape and a dtype but
+    no data), standing in for a GPU: the result's device, dtype and shape, or the error."""
+    x = torch.empty(shape, dtype=torch.uint8, device="meta")
+    try:
+        out = normalize(x)
+    except Exception as exc:
+        return {"error": f"{type(exc).__name__}: {exc}"[:300]}
+    return {"device": str(out.device), "dtype": str(out.dtype), "shape": list(out.shape)}
+
+
 def cropped(images, padding, seed, global_seeds):
     """random_crop twice with generators of the same seed under different global seeds."""
     x = torch.as_tensor(images)
