@@ -387,6 +387,11 @@ def _check_runs(student, name, runs, *, watch=(), lend_adam=False):
             )
 
 
+# One run of each rule decays by exactly 1 (a test of weight_decay against 1 instead of 0
+# shows); the others by random amounts, or not at all.
+UNIT_DECAY = 1.0
+
+
 def _maybe(rng, value, probability=0.5):
     return value if rng.random() < probability else 0.0
 
@@ -419,7 +424,7 @@ def test_sgd_momentum_against_torch(student, rng):
                 "lr": float(rng.uniform(0.01, 0.1)),
                 "momentum": float(rng.uniform(0.5, 0.95)),
                 "dampening": float(rng.uniform(0.1, 0.9)),
-                "weight_decay": _maybe(rng, float(rng.uniform(0.01, 0.5))),
+                "weight_decay": float(rng.uniform(0.01, 0.5)),  # on a 0-d theta
             },
             none,
         ),
@@ -427,7 +432,7 @@ def test_sgd_momentum_against_torch(student, rng):
             {
                 "lr": float(rng.uniform(0.01, 0.1)),
                 "momentum": float(rng.uniform(0.5, 0.95)),
-                "weight_decay": float(rng.uniform(0.01, 0.5)),
+                "weight_decay": UNIT_DECAY,
             },
             None,
         ),
@@ -446,7 +451,8 @@ def test_nesterov_against_torch(student, rng):
     """nesterov_step: torch.optim.SGD(nesterov=True) with random momentum and weight decay,
     written without calling sgd_step, inputs left unchanged"""
     runs = []
-    for weight_decay, dims in zip([0.0, float(rng.uniform(0.01, 0.5))], _DIMS[:2], strict=True):
+    decays = [0.0, float(rng.uniform(0.01, 0.5)), UNIT_DECAY]
+    for weight_decay, dims in zip(decays, _DIMS[:3], strict=True):
         hyper = {"lr": float(rng.uniform(0.01, 0.1)), "momentum": float(rng.uniform(0.3, 0.95))}
         if weight_decay:
             hyper["weight_decay"] = weight_decay
@@ -529,7 +535,7 @@ def test_adagrad_against_torch(student, rng):
             "lr_decay": _maybe(rng, float(rng.uniform(0.05, 1.0))),
             "initial_accumulator_value": float(rng.uniform(0.1, 2.0)),
             "eps": _loguniform(rng, 1e-6, 1e-1),
-            "weight_decay": float(rng.uniform(0.01, 0.5)),
+            "weight_decay": UNIT_DECAY,
         },
     ]
     runs = _defaults_runs(rng, "adagrad", "adagrad_step")
@@ -553,7 +559,7 @@ def test_rmsprop_against_torch(student, rng):
             "alpha": float(rng.uniform(0.5, 0.999)),
             "eps": _loguniform(rng, 1e-8, 1e-1),
             # the last run always decays (so a decay added to grad in place is seen)
-            "weight_decay": weight_decay if i == 2 else _maybe(rng, weight_decay),
+            "weight_decay": UNIT_DECAY if i == 2 else _maybe(rng, weight_decay),
             "centered": centered,
         }
         runs += _rule_runs(rng, "rmsprop", "rmsprop_step", hyper, dims=_DIMS[1 + i])
@@ -586,7 +592,7 @@ def _adam_configs(rng, *, amsgrad):
                 "lr": _loguniform(rng, 1e-3, 1e-1),
                 "betas": betas(),
                 "eps": _loguniform(rng, 1e-8, 1e-4),
-                "weight_decay": float(rng.uniform(0.01, 0.5)),
+                "weight_decay": UNIT_DECAY if amsgrad else float(rng.uniform(0.01, 0.5)),
                 "amsgrad": amsgrad,
             },
             (1e-2, 3.0),
@@ -732,8 +738,9 @@ def test_swats_criterion_on_a_run(student, rng):
 
 @task("03.8")
 def test_swats_criterion_edge_cases(student, rng):
-    """swats_criterion: no switch at k = 1 or for Lambda <= 0; p.g = 0 skips the step; the
-    defaults beta2=0.999 and switch_tol=1e-9; a tuple of floats and a bool"""
+    """swats_criterion: no switch at k = 1 or for Lambda <= 0, a switch at k = 2, |Lambda -
+    gamma| (not Lambda - gamma) below switch_tol; p.g = 0 skips the step; the defaults
+    beta2=0.999 and switch_tol=1e-9; a tuple of floats and a bool"""
     shape = (2, int(rng.integers(1, 4)))
     g = rng.standard_normal(shape)
     p = -float(rng.uniform(0.01, 1.0)) * g
@@ -752,6 +759,18 @@ def test_swats_criterion_edge_cases(student, rng):
             f"|Lambda_3 - gamma_3| = {delta:.2g} {'<' if delta < 1e-9 else '>'} switch_tol=1e-9"
         )
         return {**call, "options": {}}, label, (gamma, lambda_3, gamma + delta, delta < 1e-9)
+
+    exact_p = np.array([[-1.0, 0.0], [0.0, 0.0]])
+    exact_g = np.array([[2.0, 1.0], [0.0, 3.0]])  # gamma = p.p / -p.g = 1 / 2
+
+    def exact_case(lambda_1, switch_tol, expected):
+        options = {"beta2": 0.5, "switch_tol": switch_tol}
+        call = {"p": exact_p, "g": exact_g, "lambda_avg": lambda_1, "k": 2, "options": options}
+        label = (
+            f"swats_criterion(p={exact_p.tolist()}, g={exact_g.tolist()}, "
+            f"lambda_avg={lambda_1}, k=2, beta2=0.5, switch_tol={switch_tol})"
+        )
+        return call, label, expected
 
     cases = [
         (
@@ -784,6 +803,11 @@ def test_swats_criterion_edge_cases(student, rng):
         ),
         near_switch(0.5e-9),
         near_switch(3e-9),
+        # exact in binary (gamma = 0.5, beta2 = 0.5): a switch at k = 2; Lambda far below
+        # gamma (|Lambda - gamma|, not Lambda - gamma); Lambda exactly 0 (Lambda > 0)
+        exact_case(0.625, 0.5, (0.5, 0.5625, 0.75, True)),
+        exact_case(-0.125, 0.1, (0.5, 0.1875, 0.25, False)),
+        exact_case(-0.5, 1.0, (0.5, 0.0, 0.0, False)),
     ]
     got = DRIVERS.run(student, "swats_calls", calls=[call for call, _, _ in cases])
     for answer, (_, label, expected) in zip(got, cases, strict=True):

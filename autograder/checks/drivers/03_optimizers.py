@@ -6,15 +6,20 @@ the drivers send back its inputs as they are after the call (copies), so that th
 can tell whether the call changed them.
 """
 
+import copy
+
 import numpy as np
 import torch
 
 
 def snapshot(state):
-    """A copy of a state dict: its arrays copied, its other values as they are."""
+    """A copy of a state dict (of its arrays and whatever else it holds)."""
     if not isinstance(state, dict):
         return state
-    return {k: np.array(v, copy=True) if isinstance(v, np.ndarray) else v for k, v in state.items()}
+    return {
+        k: np.array(v, copy=True) if isinstance(v, np.ndarray) else copy.deepcopy(v)
+        for k, v in state.items()
+    }
 
 
 def lent_adam_step(
