@@ -518,6 +518,12 @@ def test_nesterov_sgd_matches_torch_sgd(student, rng):
             ),
             dict(lr=float(rng.uniform(0.01, 0.3)), weight_decay=float(rng.uniform(1e-3, 0.1))),
         ),
+        # the boundaries torch accepts: lr = 0 and momentum = 0 (constructor), momentum and
+        # weight_decay of exactly 1 (a group)
+        (
+            dict(lr=0.0, momentum=0.0, nesterov=False),
+            dict(lr=float(rng.uniform(0.01, 0.1)), momentum=1.0, weight_decay=1.0, nesterov=True),
+        ),
     ]
     for defaults, second_group in cases:
         torch_defaults = {"momentum": 0.9, "nesterov": True, **defaults}
@@ -565,6 +571,12 @@ def test_adam_matches_torch_adam(student, rng):
                 betas=(float(rng.uniform(0.5, 0.95)), float(rng.uniform(0.9, 0.999))),
                 weight_decay=0.0,
             ),
+        ),
+        # the boundaries torch accepts: lr = 0 and beta1 = 0 (constructor), weight_decay of
+        # exactly 1 (a group)
+        (
+            dict(lr=0.0, betas=(0.0, float(rng.uniform(0.9, 0.999)))),
+            dict(lr=float(10 ** rng.uniform(-3, -1.5)), weight_decay=1.0),
         ),
     ]
     for defaults, second_group in cases:
