@@ -5,9 +5,11 @@ names (the standard library is always allowed)::
 
     ANSWER_IMPORTS = ("math", "numpy")
 
-Answer cells are the cells a student writes: the nbgrader solution cells and any code
-cell without nbgrader metadata (helper cells the student added). Instructor cells
-(setup, demos) may import anything. In an answer cell, the rule finds
+Answer cells are the nbgrader solution cells. Instructor cells (setup, demos) may import
+anything. Cells the student added (no nbgrader metadata) may explore with any module at
+their top level (plot, compare with torch), but the functions and classes they define,
+which answers can call, follow the rule, and a name they bind at top level to something
+from another module counts as that module. In an answer cell, the rule finds
 
 - ``import x`` / ``from x import ...`` of a module outside the rule;
 - the use of a name that a cell which runs bound to such a module (the setup's
@@ -100,8 +102,42 @@ def _findings(tree, ok, foreign):
 
 
 def _is_answer_cell(cell):
-    meta = nbgrader_meta(cell)
-    return bool(meta.get("solution")) or not meta
+    return bool(nbgrader_meta(cell).get("solution"))
+
+
+def _is_added_cell(cell):
+    return not nbgrader_meta(cell)
+
+
+def _tainted(tree, foreign, ok):
+    """``{name: module}`` a student-added cell binds at top level to another module: by
+    import, or by assigning an expression that uses such a name."""
+    bound = {n: m for n, m in _bound_modules(tree).items() if not ok(m)}
+    known = {**foreign, **bound}
+    for node in tree.body:
+        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+            value = node.value
+            used = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} if value else set()
+            modules = [known[n] for n in sorted(used & set(known))]
+            if modules:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    for name in ast.walk(target):
+                        if isinstance(name, ast.Name):
+                            known[name.id] = bound[name.id] = modules[0]
+    return bound
+
+
+def _definitions(tree):
+    """A module holding only the function and class definitions of ``tree``'s top level."""
+    return ast.Module(
+        body=[
+            n
+            for n in tree.body
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
+        ],
+        type_ignores=[],
+    )
 
 
 def import_findings(notebook, allowed):
@@ -115,17 +151,21 @@ def import_findings(notebook, allowed):
     trees = [_parse("".join(c.source) if isinstance(c.source, list) else c.source) for c in code]
     foreign = {}
     for cell, tree in zip(code, trees, strict=True):
-        if tree is not None and not _is_answer_cell(cell):
+        if tree is not None and not _is_answer_cell(cell) and not _is_added_cell(cell):
             foreign.update({n: m for n, m in _bound_modules(tree).items() if not ok(m)})
+    for cell, tree in zip(code, trees, strict=True):
+        if tree is not None and _is_added_cell(cell):
+            foreign.update(_tainted(tree, foreign, ok))
     findings, pending = {}, []
     for index, (cell, tree) in enumerate(zip(code, trees, strict=True)):
         task = None
         if is_test_cell(cell):
             task = task_id_of(nbgrader_meta(cell).get("grade_id"))
-        elif _is_answer_cell(cell) and tree is not None:
+        elif (_is_answer_cell(cell) or _is_added_cell(cell)) and tree is not None:
             grade_id = str(nbgrader_meta(cell).get("grade_id") or "")
             label = f"the answer cell {grade_id}" if grade_id else f"code cell {index + 1}"
-            for line, text in _findings(tree, ok, {**foreign}):
+            checked = tree if _is_answer_cell(cell) else _definitions(tree)
+            for line, text in _findings(checked, ok, {**foreign}):
                 pending.append(f"{label}, line {line}, {text}")
             task = task_id_of(grade_id.split("-")[0]) if grade_id else None
         if task and pending:

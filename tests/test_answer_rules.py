@@ -92,6 +92,22 @@ def test_an_added_cell_counts_for_the_task_whose_tests_follow_it():
     assert list(found) == ["03.2"] and "code cell 4, line 2" in found["03.2"][0]
 
 
+def test_an_added_cell_may_explore_with_any_module_at_its_top_level():
+    explore = nbformat.v4.new_code_cell(
+        "import torch\nimport matplotlib.pyplot as plt\nplt.plot([1, 2]); plt.show()\n"
+        "print(torch.autograd.grad)\nfor v in [1, 2]:\n    print(torch.tensor(v))"
+    )
+    answer = cell("answer", "def f(x):\n    return np.sqrt(x)", "03_2")
+    assert findings(answer, explore, cell("test", "", "03_2")) == {}
+
+
+def test_names_an_added_cell_binds_to_another_module_are_that_module():
+    smuggle = nbformat.v4.new_code_cell("import torch.optim as o\n_SGD = o.SGD\nalias = _SGD")
+    answer = cell("answer", "def f(p):\n    return alias([p], lr=0.1)", "03_2")
+    found = findings(smuggle, answer, cell("test", "", "03_2"))
+    assert "uses `alias` (the module torch)" in found["03.2"][0], found
+
+
 def test_instructor_cells_may_import_anything():
     demo = cell("setup", "import torch\nfrom course_helpers import plots\nplots.x = torch.ones(1)")
     demo.metadata["nbgrader"]["grade_id"] = "03_2-demo"

@@ -32,6 +32,7 @@ from course_utils.answers import optimizers as answers
 from course_utils.optim import SWATS, momentum
 
 REFERENCE_SETUP = "from course_utils.answers.optimizers import *"
+ANSWER_IMPORTS = ("math", "numpy")  # and the standard library: the notebook's rules
 DRIVERS = Drivers(__file__)
 
 RTOL = 1e-8

@@ -312,3 +312,39 @@ def mutant_notebook(mutant, reference):
             cell.source = mutant.source
             return notebook
     raise ValueError(f"the release has no answer cell {mutant.cell}")
+
+
+# Grading, in this process or in a worker of a process pool (functions a pool can find
+# by module name, so they live here and not in __main__).
+TIMEOUTS = {"cell_timeout": 10.0, "check_timeout": 10.0, "notebook_budget": 60.0}
+
+_worker = {}
+
+
+def _start_worker():
+    from autograder.sandbox.runner import Zygote
+
+    _worker["zygote"] = Zygote()
+
+
+def grade_mutant(mutant, reference, seed):
+    """``(killed, how)`` for one mutant: how = the first failing check's message."""
+    from autograder.grading import grade_notebook
+
+    if "zygote" not in _worker:
+        _start_worker()
+    result = grade_notebook(
+        mutant_notebook(mutant, reference),
+        mutant.assignment,
+        seed=seed,
+        zygote=_worker["zygote"],
+        tasks=[mutant.task],
+        **TIMEOUTS,
+    )
+    task = result.tasks[mutant.task]
+    failed = [c for c in task.checks if not c.passed]
+    if failed:
+        return True, f"{failed[0].name}: {failed[0].message[:160]}"
+    if not task.checks:
+        return False, "no check of the task ran"
+    return False, ""

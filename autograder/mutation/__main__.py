@@ -17,42 +17,10 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from autograder.mutation import load_equivalent, mutant_notebook, mutants
+from autograder.mutation import _start_worker, grade_mutant, load_equivalent, mutants
 from autograder.samples.__main__ import sample_notebooks
 
 ASSIGNMENTS = ("01_autodiff", "02_batching", "03_optimizers", "04_lr_schedules", "05_cifar10")
-TIMEOUTS = {"cell_timeout": 10.0, "check_timeout": 10.0, "notebook_budget": 60.0}
-
-_worker = {}
-
-
-def _start_worker():
-    from autograder.sandbox.runner import Zygote
-
-    _worker["zygote"] = Zygote()
-
-
-def grade_mutant(mutant, reference, seed):
-    """``(killed, how)`` for one mutant: how = the first failing check's message."""
-    from autograder.grading import grade_notebook
-
-    if "zygote" not in _worker:
-        _start_worker()
-    result = grade_notebook(
-        mutant_notebook(mutant, reference),
-        mutant.assignment,
-        seed=seed,
-        zygote=_worker["zygote"],
-        tasks=[mutant.task],
-        **TIMEOUTS,
-    )
-    task = result.tasks[mutant.task]
-    failed = [c for c in task.checks if not c.passed]
-    if failed:
-        return True, f"{failed[0].name}: {failed[0].message[:160]}"
-    if not task.checks:
-        return False, "no check of the task ran"
-    return False, ""
 
 
 def select(assignment, task=None, sample=None, seed=0):
