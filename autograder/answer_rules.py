@@ -6,10 +6,10 @@ names (the standard library is always allowed)::
     ANSWER_IMPORTS = ("math", "numpy")
 
 Answer cells are the nbgrader solution cells. Instructor cells (setup, demos) may import
-anything. Cells the student added (no nbgrader metadata) may explore with any module at
-their top level (plot, compare with torch), but the functions and classes they define,
-which answers can call, follow the rule, and a name they bind at top level to something
-from another module counts as that module. In an answer cell, the rule finds
+anything. Cells the student added (no nbgrader metadata) may use any module (to plot, to compare
+with torch, a copy of a test cell), but a name they bind to another module, to a value
+made with one, or to a function or class that uses one, counts as that module when an
+answer cell uses it. In an answer cell, the rule finds
 
 - ``import x`` / ``from x import ...`` of a module outside the rule;
 - the use of a name that a cell which runs bound to such a module (the setup's
@@ -114,30 +114,25 @@ def _tainted(tree, foreign, ok):
     import, or by assigning an expression that uses such a name."""
     bound = {n: m for n, m in _bound_modules(tree).items() if not ok(m)}
     known = {**foreign, **bound}
-    for node in tree.body:
-        if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
-            value = node.value
-            used = {n.id for n in ast.walk(value) if isinstance(n, ast.Name)} if value else set()
-            modules = [known[n] for n in sorted(used & set(known))]
-            if modules:
+    changed = True
+    while changed:  # a helper that calls a tainted helper is tainted too
+        changed = False
+        for node in tree.body:
+            if isinstance(node, ast.Assign | ast.AnnAssign | ast.AugAssign):
+                source = node.value
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
-                    for name in ast.walk(target):
-                        if isinstance(name, ast.Name):
-                            known[name.id] = bound[name.id] = modules[0]
+                names = [n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                source, names = node, [node.name]
+            else:
+                continue
+            used = {n.id for n in ast.walk(source) if isinstance(n, ast.Name)} if source else set()
+            modules = [known[n] for n in sorted(used & set(known))]
+            for name in names:
+                if modules and name not in bound:
+                    known[name] = bound[name] = modules[0]
+                    changed = True
     return bound
-
-
-def _definitions(tree):
-    """A module holding only the function and class definitions of ``tree``'s top level."""
-    return ast.Module(
-        body=[
-            n
-            for n in tree.body
-            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        ],
-        type_ignores=[],
-    )
 
 
 def import_findings(notebook, allowed):
@@ -161,11 +156,10 @@ def import_findings(notebook, allowed):
         task = None
         if is_test_cell(cell):
             task = task_id_of(nbgrader_meta(cell).get("grade_id"))
-        elif (_is_answer_cell(cell) or _is_added_cell(cell)) and tree is not None:
+        elif _is_answer_cell(cell) and tree is not None:
             grade_id = str(nbgrader_meta(cell).get("grade_id") or "")
             label = f"the answer cell {grade_id}" if grade_id else f"code cell {index + 1}"
-            checked = tree if _is_answer_cell(cell) else _definitions(tree)
-            for line, text in _findings(checked, ok, {**foreign}):
+            for line, text in _findings(tree, ok, {**foreign}):
                 pending.append(f"{label}, line {line}, {text}")
             task = task_id_of(grade_id.split("-")[0]) if grade_id else None
         if task and pending:

@@ -108,7 +108,7 @@ class Drivers:
         return student.run(
             self.code(driver, inputs),
             timeout=timeout,
-            call_text=f"ran {call_text(driver, inputs)}",
+            call_text=lambda: f"ran {call_text(driver, inputs)}",  # only on a failure
             **inputs,
         )
 

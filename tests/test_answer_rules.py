@@ -80,16 +80,21 @@ def test_answers_reaching_other_modules_are_found_with_their_line(source, text):
     assert all("answer cell 03_2-answer, line" in message for message in found["03.2"])
 
 
-def test_an_added_cell_counts_for_the_task_whose_tests_follow_it():
-    helper = nbformat.v4.new_code_cell("def helper(x):\n    return torch.sin(x)")
+def test_a_helper_an_added_cell_defines_with_another_module_counts_as_it():
+    helper = nbformat.v4.new_code_cell(
+        "def helper(x):\n    return torch.sin(x)\n\ndef outer(x):\n    return helper(x)"
+    )
+    unused = nbformat.v4.new_code_cell("def torch_run(x):\n    return torch.ones(3)")
     found = findings(
         cell("answer", "def f(x):\n    return x", "03_1"),
         cell("test", "", "03_1"),
         helper,
-        cell("answer", "def g(x):\n    return helper(x)", "03_2"),
+        unused,
+        cell("answer", "def g(x):\n    return outer(x)", "03_2"),
         cell("test", "", "03_2"),
     )
-    assert list(found) == ["03.2"] and "code cell 4, line 2" in found["03.2"][0]
+    assert list(found) == ["03.2"], found
+    assert "answer cell 03_2-answer, line 2, uses `outer` (the module torch)" in found["03.2"][0]
 
 
 def test_an_added_cell_may_explore_with_any_module_at_its_top_level():
