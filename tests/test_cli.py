@@ -160,8 +160,7 @@ def test_check_of_a_blank_release_says_what_is_not_done_and_what_is_graded_by_ha
     written = [
         c.metadata["nbgrader"]
         for c in hand.cells
-        if c.metadata.get("nbgrader", {}).get("grade")
-        and c.metadata["nbgrader"].get("solution")
+        if c.metadata.get("nbgrader", {}).get("grade") and c.metadata["nbgrader"].get("solution")
     ]
     assert written, "05 has a written answer graded by hand"
     points = written[0]["points"]
