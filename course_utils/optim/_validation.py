@@ -47,13 +47,41 @@ def check_unit_interval(name, value, *, include_one):
 
 
 def check_betas(betas):
-    """Check an Adam ``betas`` pair; both coefficients must lie in [0, 1)."""
+    """Check an Adam ``betas`` pair: two numbers or two 1-element tensors, in [0, 1)."""
     if isinstance(betas, (str, bytes)) or not hasattr(betas, "__len__") or len(betas) != 2:
         raise ValueError(f"Invalid betas: {betas!r} (betas must be a pair (beta1, beta2))")
+    if isinstance(betas[0], torch.Tensor) != isinstance(betas[1], torch.Tensor):
+        raise ValueError(
+            f"Invalid betas: {betas!r} (betas must be both numbers or both 1-element "
+            "tensors, not one of each)"
+        )
     return (
         check_unit_interval("betas[0]", betas[0], include_one=False),
         check_unit_interval("betas[1]", betas[1], include_one=False),
     )
+
+
+def squeeze_betas(betas):
+    """``betas`` as torch.optim.Adam stores them: a tuple, 1-element tensors made 0-d.
+    Anything but a pair is returned unchanged, for :func:`check_betas` to refuse."""
+    if not isinstance(betas, (tuple, list)) or len(betas) != 2:
+        return betas
+    return tuple(b.squeeze() if isinstance(b, torch.Tensor) and b.dim() != 0 else b for b in betas)
+
+
+def check_no_tensors_with_foreach(named_values, *, foreach):
+    """torch.optim.Adam's rule: with ``foreach=True`` (and no ``capturable``) its
+    hyperparameters must be numbers, not tensors."""
+    if not foreach:
+        return
+    for name, value in named_values.items():
+        if isinstance(value, torch.Tensor):
+            raise ValueError(
+                f"Invalid {name}: a tensor with foreach=True (torch.optim takes a tensor "
+                f"{name} on the foreach path only with capturable=True, which this package "
+                f"does not implement; pass {name} as a float, e.g. {name}.item(), or use "
+                "foreach=False)"
+            )
 
 
 def check_flags(hyperparameters):

@@ -49,6 +49,11 @@ class Adam(CourseOptimizer):
         capturable, differentiable, fused: only ``False`` / ``None`` are supported.
         decoupled_weight_decay: apply :math:`\lambda` as AdamW does (default False).
 
+    Tensor hyperparameters follow torch.optim's rules: ``lr`` and each beta may be a
+    1-element tensor, both betas or neither must be tensors, and tensors are refused with
+    ``foreach=True``. (torch.optim also refuses an ``int`` beta next to a float one; here
+    any real number counts as a float.)
+
     State per parameter: ``"step"`` (int), ``"exp_avg"`` (:math:`m`), ``"exp_avg_sq"``
     (:math:`v`) and, with amsgrad, ``"max_exp_avg_sq"``.
     """
@@ -71,7 +76,7 @@ class Adam(CourseOptimizer):
     ):
         defaults = {
             "lr": lr,
-            "betas": betas,
+            "betas": _validation.squeeze_betas(betas),
             "eps": eps,
             "weight_decay": weight_decay,
             "amsgrad": amsgrad,
@@ -91,6 +96,11 @@ class Adam(CourseOptimizer):
             betas=hyperparameters["betas"],
             eps=hyperparameters["eps"],
             weight_decay=hyperparameters["weight_decay"],
+        )
+        beta1, beta2 = hyperparameters["betas"]
+        _validation.check_no_tensors_with_foreach(
+            {"lr": hyperparameters["lr"], "betas[0]": beta1, "betas[1]": beta2},
+            foreach=hyperparameters["foreach"],
         )
 
     def _update(self, group, params, grads, states, foreach):
