@@ -9,7 +9,9 @@ A subclass defines two methods:
   all tensors share one device and dtype, so that ``torch._foreach_*`` ops apply.
 
 An optimizer whose step couples the tensors of a group (SWATS) overrides
-``_step_group(group, params)`` instead of ``_update``.
+``_step_group(group, params)`` instead of ``_update``. An optimizer that keeps no
+per-tensor state for some groups (SGD without momentum) overrides ``_keeps_state(group)``,
+so that ``state`` stays empty for them as in torch.optim.
 """
 
 import torch
@@ -104,6 +106,10 @@ class CourseOptimizer(torch.optim.Optimizer):
             if isinstance(step, torch.Tensor):
                 param_state["step"] = int(step.item())
 
+    def _keeps_state(self, group):
+        """Whether a step of ``group`` reads or writes per-tensor state."""
+        return True
+
     def step(self, closure=None):
         """Perform one optimization step and return ``closure()``'s loss (or ``None``)."""
         loss = None
@@ -127,7 +133,10 @@ class CourseOptimizer(torch.optim.Optimizer):
 
     def _step_group(self, group, params):
         grads = [p.grad for p in params]
-        states = [self.state[p] for p in params]
+        if self._keeps_state(group):
+            states = [self.state[p] for p in params]
+        else:
+            states = [None] * len(params)
         foreach = group["foreach"]
         if foreach is None:
             foreach = default_foreach(params)

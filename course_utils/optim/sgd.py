@@ -42,7 +42,8 @@ class SGD(CourseOptimizer):
         differentiable, fused: accepted for signature compatibility; only ``False`` /
             ``None`` are supported.
 
-    State per parameter: ``"momentum_buffer"`` (only when ``momentum != 0``).
+    State per parameter: ``"momentum_buffer"`` (only when ``momentum != 0``; without
+    momentum ``state`` stays empty, as in torch.optim).
     """
 
     def __init__(
@@ -81,6 +82,9 @@ class SGD(CourseOptimizer):
             weight_decay=hyperparameters["weight_decay"],
             nesterov=hyperparameters["nesterov"],
         )
+
+    def _keeps_state(self, group):
+        return group["momentum"] != 0
 
     def _update(self, group, params, grads, states, foreach):
         options = {
