@@ -12,6 +12,10 @@ An optimizer whose step couples the tensors of a group (SWATS) overrides
 ``_step_group(group, params)`` instead of ``_update``. An optimizer that keeps no
 per-tensor state for some groups (SGD without momentum) overrides ``_keeps_state(group)``,
 so that ``state`` stays empty for them as in torch.optim.
+
+``LEGACY_GROUP_DEFAULTS`` lists the param-group keys that torch.optim added over its
+versions, with the values torch.optim's ``__setstate__`` gives them when a state dict
+saved by an older version lacks them; loading such a state dict fills them the same way.
 """
 
 import torch
@@ -83,6 +87,8 @@ class CourseOptimizer(torch.optim.Optimizer):
     saved by torch.optim (tensor counters) loads unchanged, and torch.optim loads ours.
     """
 
+    LEGACY_GROUP_DEFAULTS = {}
+
     def __init__(self, params, defaults):
         self._check_hyperparameters(defaults)
         super().__init__(params, defaults)
@@ -101,6 +107,9 @@ class CourseOptimizer(torch.optim.Optimizer):
 
     def __setstate__(self, state):
         super().__setstate__(state)
+        for group in self.param_groups:
+            for key, value in self.LEGACY_GROUP_DEFAULTS.items():
+                group.setdefault(key, value)
         for param_state in self.state.values():
             step = param_state.get("step")
             if isinstance(step, torch.Tensor):

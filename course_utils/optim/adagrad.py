@@ -42,7 +42,18 @@ class Adagrad(CourseOptimizer):
     step of that parameter from its group's ``initial_accumulator_value`` (torch.optim
     creates them in the constructor from the constructor's value, so it ignores a
     per-group ``initial_accumulator_value``).
+
+    A group without ``initial_accumulator_value`` (a state dict of an older torch.optim,
+    whose step never reads it) starts new sums from the constructor's value, as
+    torch.optim's constructor did.
     """
+
+    LEGACY_GROUP_DEFAULTS = {
+        "foreach": None,
+        "maximize": False,
+        "differentiable": False,
+        "fused": None,
+    }
 
     def __init__(
         self,
@@ -82,7 +93,10 @@ class Adagrad(CourseOptimizer):
         )
 
     def _update(self, group, params, grads, states, foreach):
-        initial = group_float(group, "initial_accumulator_value")
+        initial = _validation.as_float(
+            "initial_accumulator_value",
+            group.get("initial_accumulator_value", self.defaults["initial_accumulator_value"]),
+        )
         for param, state in zip(params, states, strict=True):
             init_adagrad_state(param, state, initial_accumulator_value=initial)
         options = {

@@ -58,6 +58,16 @@ class Adam(CourseOptimizer):
     (:math:`v`) and, with amsgrad, ``"max_exp_avg_sq"``.
     """
 
+    LEGACY_GROUP_DEFAULTS = {
+        "amsgrad": False,
+        "maximize": False,
+        "foreach": None,
+        "capturable": False,
+        "differentiable": False,
+        "decoupled_weight_decay": False,
+        "fused": None,
+    }
+
     def __init__(
         self,
         params,

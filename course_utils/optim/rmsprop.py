@@ -48,6 +48,15 @@ class RMSprop(CourseOptimizer):
     ``momentum > 0`` and ``"grad_avg"`` when ``centered``.
     """
 
+    LEGACY_GROUP_DEFAULTS = {
+        "momentum": 0,
+        "centered": False,
+        "foreach": None,
+        "maximize": False,
+        "differentiable": False,
+        "capturable": False,
+    }
+
     def __init__(
         self,
         params,

@@ -46,6 +46,14 @@ class SGD(CourseOptimizer):
     momentum ``state`` stays empty, as in torch.optim).
     """
 
+    LEGACY_GROUP_DEFAULTS = {
+        "nesterov": False,
+        "maximize": False,
+        "foreach": None,
+        "differentiable": False,
+        "fused": False,
+    }
+
     def __init__(
         self,
         params,

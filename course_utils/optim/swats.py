@@ -10,6 +10,16 @@ from course_utils.optim import _validation
 from course_utils.optim._base import CourseOptimizer, effective_grad, group_float
 from course_utils.optim.adam import adam_moments
 
+GROUP_BOOKKEEPING = {
+    "step": 0,
+    "switched": False,
+    "sgd_lr": None,
+    "switch_step": None,
+    "lr_at_switch": None,
+    "gamma": None,
+    "lambda_avg": 0.0,
+}
+
 
 class SWATS(CourseOptimizer):
     r"""Adam until the projected SGD learning rate settles, then SGD with momentum.
@@ -69,6 +79,8 @@ class SWATS(CourseOptimizer):
     :attr:`sgd_lrs` list them per group.
     """
 
+    LEGACY_GROUP_DEFAULTS = {"maximize": False, "switch_tol": 1e-9, **GROUP_BOOKKEEPING}
+
     def __init__(
         self,
         params,
@@ -102,15 +114,7 @@ class SWATS(CourseOptimizer):
     def add_param_group(self, param_group):
         super().add_param_group(param_group)
         group = self.param_groups[-1]
-        for key, value in (
-            ("step", 0),
-            ("switched", False),
-            ("sgd_lr", None),
-            ("switch_step", None),
-            ("lr_at_switch", None),
-            ("gamma", None),
-            ("lambda_avg", 0.0),
-        ):
+        for key, value in GROUP_BOOKKEEPING.items():
             group.setdefault(key, value)
 
     @property
