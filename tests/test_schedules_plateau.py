@@ -189,7 +189,7 @@ def test_scalar_min_lr_covers_groups_added_later():
     [
         ({"factor": 1.0}, "factor", "1.0"),
         ({"factor": 10}, "factor", "10"),
-        ({"factor": 0.0}, "factor", "0.0"),
+        ({"factor": -0.5}, "factor", "-0.5"),
         ({"mode": "lowest"}, "mode", "lowest"),
         ({"threshold_mode": "relative"}, "threshold_mode", "relative"),
         ({"patience": -1}, "patience", "-1"),

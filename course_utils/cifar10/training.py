@@ -74,34 +74,27 @@ OPTIMIZERS = {
 :math:`\\beta_1`; Adagrad ignores it."""
 
 
-class WarmupLinearLR(schedules.LRScheduler):
+class WarmupLinearLR(schedules.ScheduleLR):
     r"""Linear warm-up from 0 to ``initial_lr`` over ``W`` steps, then linear decay to 0 at ``T``.
 
     .. math:: \alpha_t = \begin{cases} \alpha_0\, t / W & t < W \\
               \alpha_0 \left(1 - \min(t - W, T - W)/(T - W)\right) & t \ge W \end{cases}
 
-    Both pieces are :func:`course_utils.schedules.linear_lr`.
+    The schedule is :func:`course_utils.schedules.warmup_linear_schedule`: two linear
+    pieces joined at ``W``.
     """
 
     def __init__(self, optimizer, warmup_steps, total_steps, last_epoch=-1):
-        if not (isinstance(warmup_steps, int) and warmup_steps >= 0):
-            raise ValueError(
-                f"Invalid warmup_steps: {warmup_steps!r} (warmup_steps must be an integer >= 0)"
-            )
-        if not (isinstance(total_steps, int) and total_steps > warmup_steps):
-            raise ValueError(
-                f"Invalid total_steps: {total_steps!r} (total_steps must be an "
-                f"integer > warmup_steps = {warmup_steps})"
-            )
+        schedules.warmup_linear_schedule(0.0, warmup_steps, total_steps)
         self.warmup_steps = warmup_steps
         self.total_steps = total_steps
-        super().__init__(optimizer, last_epoch)
+        super().__init__(optimizer, self._make, last_epoch)
 
-    def _closed_form_lrs(self, t):
-        w, decay = self.warmup_steps, self.total_steps - self.warmup_steps
-        if t < w:
-            return [schedules.linear_lr(t, base, 0.0, 1.0, w) for base in self.base_lrs]
-        return [schedules.linear_lr(t - w, base, 1.0, 0.0, decay) for base in self.base_lrs]
+    def _schedule_key(self):
+        return (self.warmup_steps, self.total_steps)
+
+    def _make(self, base):
+        return schedules.warmup_linear_schedule(base, self.warmup_steps, self.total_steps)
 
 
 def _warmup_linear(optimizer, *, total_steps, warmup_steps):

@@ -50,6 +50,23 @@ def in_interval(name, value, low, high, *, low_open=False, high_open=False):
     return float(value)
 
 
+def finite(name, value):
+    if not (is_real(value) and math.isfinite(value)):
+        _fail(name, value, "a finite number")
+    return float(value)
+
+
+def number(name, value):
+    """A real number or a one-element tensor (torch accepts tensor rates), as a float."""
+    if hasattr(value, "numel") and hasattr(value, "item"):
+        if value.numel() != 1:
+            _fail(name, value, "a number or a one-element tensor")
+        return float(value.item())
+    if not is_real(value):
+        _fail(name, value, "a number or a one-element tensor")
+    return float(value)
+
+
 def choice(name, value, choices):
     if value not in choices:
         _fail(name, value, "one of " + ", ".join(repr(c) for c in choices))
@@ -61,6 +78,16 @@ def step_count(t, name="t"):
     if not (is_real(t) and t >= 0 and math.isfinite(t)):
         _fail(name, t, "a finite number >= 0")
     return t
+
+
+def nonnegative_ints(name, values):
+    try:
+        values = list(values)
+    except TypeError:
+        _fail(name, values, "a list of integers >= 0")
+    if not all(is_int(v) and v >= 0 for v in values):
+        _fail(name, values, "a list of integers >= 0")
+    return [int(v) for v in values]
 
 
 def increasing_ints(name, values):

@@ -6,20 +6,21 @@ the rate drops on the :math:`k`-th epoch in a row without improvement (torch cou
 ``patience`` as the number of bad epochs tolerated before a drop).
 """
 
+import copy
 import math
+import warnings
+
+from torch.optim import lr_scheduler as _torch
 
 from course_utils.schedules import _checks
-from course_utils.schedules.schedulers import (
-    SchedulerState,
-    _check_optimizer,
-    _lr_snapshot,
-    _per_group,
-    _write,
-)
+from course_utils.schedules import _param_groups as groups_
 
 
-class ReduceLROnPlateau(SchedulerState):
-    r"""Drop-in for ``torch.optim.lr_scheduler.ReduceLROnPlateau`` (torch 2.13).
+class ReduceLROnPlateau(_torch.ReduceLROnPlateau):
+    r"""Drop-in for ``torch.optim.lr_scheduler.ReduceLROnPlateau`` (torch 2.13), and an
+    instance of it: torch's ``SequentialLR`` and ``ChainedScheduler`` refuse it at
+    construction, as they refuse theirs, and code that checks ``isinstance`` treats it
+    as torch's (e.g. to pass the metric to ``step``).
 
     Call ``step(metric)`` once per epoch with the monitored value. With :math:`b` the
     best value so far and :math:`\theta` = ``threshold``, a value :math:`v` is an
@@ -43,9 +44,11 @@ class ReduceLROnPlateau(SchedulerState):
        count at 0.
 
     ``min_lr`` is a number (also used for param groups added later) or one number per
-    param group. The rates are read and written as ``group['lr']``, so any torch
-    optimizer works. ``step(metric, epoch)`` sets ``last_epoch = epoch`` (torch warns
-    that this is deprecated; here it is silent).
+    param group; a list that no longer matches the groups raises RuntimeError at the
+    next reduction, as in torch. The rates are read and written as ``group['lr']``, so
+    any object with torch's ``param_groups`` works. ``step(metric, epoch)`` sets
+    ``last_epoch = epoch`` and gives torch's deprecation warning. The attributes are
+    torch's, so state dicts load both ways.
     """
 
     def __init__(
@@ -60,21 +63,25 @@ class ReduceLROnPlateau(SchedulerState):
         min_lr=0,
         eps=1e-8,
     ):
-        self.optimizer = _check_optimizer(optimizer)
-        self.mode = _checks.choice("mode", mode, ("min", "max"))
-        self.factor = _checks.in_interval("factor", factor, 0.0, 1.0, low_open=True, high_open=True)
+        self.optimizer = groups_.check_optimizer(optimizer)
+        self.factor = _checks.in_interval("factor", factor, 0.0, 1.0, high_open=True)
         self.patience = _checks.nonnegative_int("patience", patience)
-        self.threshold = _checks.nonnegative("threshold", threshold)
-        self.threshold_mode = _checks.choice("threshold_mode", threshold_mode, ("rel", "abs"))
         self.cooldown = _checks.nonnegative_int("cooldown", cooldown)
-        self.min_lrs = _per_group("min_lr", min_lr, optimizer, _checks.nonnegative)
-        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else self.min_lrs[0]
         self.eps = _checks.nonnegative("eps", eps)
+        self.min_lrs = groups_.per_group("min_lr", min_lr, optimizer)
+        self.default_min_lr = None if isinstance(min_lr, (list, tuple)) else self.min_lrs[0]
+        self._set_comparison(mode, threshold, threshold_mode)
         self.last_epoch = 0
-        self.best = math.inf if mode == "min" else -math.inf
+        self._last_lr = groups_.snapshot(optimizer)
+        self.best = self.mode_worse
         self.num_bad_epochs = 0
         self.cooldown_counter = 0
-        self._last_lr = _lr_snapshot(optimizer)
+
+    def _set_comparison(self, mode, threshold, threshold_mode):
+        self.mode = _checks.choice("mode", mode, ("min", "max"))
+        self.threshold = _checks.nonnegative("threshold", threshold)
+        self.threshold_mode = _checks.choice("threshold_mode", threshold_mode, ("rel", "abs"))
+        self.mode_worse = math.inf if mode == "min" else -math.inf
 
     @property
     def in_cooldown(self):
@@ -87,10 +94,17 @@ class ReduceLROnPlateau(SchedulerState):
             return value < (best * (1.0 - self.threshold) if rel else best - self.threshold)
         return value > (best * (1.0 + self.threshold) if rel else best + self.threshold)
 
+    def _is_better(self, a, best):
+        return self.is_better(a, best)
+
     def step(self, metrics, epoch=None):
         """Record this epoch's metric (a number or 0-d tensor) and reduce the rate if due."""
         value = float(metrics)
-        self.last_epoch = self.last_epoch + 1 if epoch is None else epoch
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(_torch.EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
         if self.is_better(value, self.best):
             self.best = value
             self.num_bad_epochs = 0
@@ -100,22 +114,37 @@ class ReduceLROnPlateau(SchedulerState):
             self.cooldown_counter -= 1
             self.num_bad_epochs = 0
         if self.num_bad_epochs > self.patience:
-            self._reduce_lrs()
+            self._reduce_lr(epoch)
             self.cooldown_counter = self.cooldown
             self.num_bad_epochs = 0
-        self._last_lr = _lr_snapshot(self.optimizer)
+        self._last_lr = groups_.snapshot(self.optimizer)
 
-    def _reduce_lrs(self):
+    def _reduce_lr(self, epoch=None):
         groups = self.optimizer.param_groups
-        if len(groups) != len(self.min_lrs) and self.default_min_lr is not None:
-            self.min_lrs = [self.default_min_lr] * len(groups)
         if len(groups) != len(self.min_lrs):
-            raise ValueError(
-                f"Invalid min_lr: {self.min_lrs!r} (the optimizer now has {len(groups)} param "
-                "groups; set scheduler.min_lrs to one value per group)"
-            )
+            if self.default_min_lr is None:
+                raise RuntimeError(
+                    f"ReduceLROnPlateau has {len(self.min_lrs)} min_lrs but the optimizer now "
+                    f"has {len(groups)} param groups (a group was added after the scheduler "
+                    "was made with a list min_lr): set scheduler.min_lrs to one value per "
+                    "param group"
+                )
+            self.min_lrs = [self.default_min_lr] * len(groups)
         for group, min_lr in zip(groups, self.min_lrs, strict=True):
             old = float(group["lr"])
             new = max(old * self.factor, min_lr)
             if old - new > self.eps:
-                _write(group, "lr", new)
+                groups_.write(group, "lr", new)
+
+    def get_last_lr(self):
+        """The rates after the last step, one per param group."""
+        return list(self._last_lr)
+
+    def state_dict(self):
+        """Everything but the optimizer, as a deep copy (loads into torch's class)."""
+        return {k: copy.deepcopy(v) for k, v in vars(self).items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict):
+        """Restore a :meth:`state_dict`, ours or torch's."""
+        self.__dict__.update(copy.deepcopy(state_dict))
+        self._set_comparison(self.mode, self.threshold, self.threshold_mode)
