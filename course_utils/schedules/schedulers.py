@@ -32,7 +32,13 @@ Conventions (torch's):
   step and overwrite outside changes, as torch does.
 
 Where torch contradicts its own documentation, ours follows the documentation; each
-such case is stated in the class docstring.
+such case is stated in the class docstring. Arguments are checked at construction and
+refused with a ValueError naming them where torch's documentation says what they must
+be but torch's code lets another value through to fail later or give a meaningless
+schedule: a non-integer ``step_size``, ``T_max``, ``total_iters`` or ``T_0``, a
+negative ``gamma``, ``eta_min``, rate or momentum, and NaN or infinite values. Values
+torch documents and accepts are accepted: ``gamma = 0``, unsorted or repeated
+milestones, tensor rates.
 """
 
 import copy
