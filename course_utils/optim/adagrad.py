@@ -9,7 +9,9 @@ from course_utils.optim._base import (
     effective_grad,
     foreach_effective_grads,
     group_float,
+    increment_step,
     increment_steps,
+    init_step,
 )
 
 
@@ -38,10 +40,10 @@ class Adagrad(CourseOptimizer):
         maximize: ascend the objective.
         differentiable, fused: only ``False`` / ``None`` are supported.
 
-    State per parameter: ``"step"`` (int) and ``"sum"`` (:math:`S`), created at the first
-    step of that parameter from its group's ``initial_accumulator_value`` (torch.optim
-    creates them in the constructor from the constructor's value, so it ignores a
-    per-group ``initial_accumulator_value``).
+    State per parameter: ``"step"`` (a 0-d float tensor on the CPU, as in torch.optim) and
+    ``"sum"`` (:math:`S`), created at the first step of that parameter from its group's
+    ``initial_accumulator_value`` (torch.optim creates them in the constructor from the
+    constructor's value, so it ignores a per-group ``initial_accumulator_value``).
 
     A group without ``initial_accumulator_value`` (a state dict of an older torch.optim,
     whose step never reads it) starts new sums from the constructor's value, as
@@ -115,14 +117,14 @@ class Adagrad(CourseOptimizer):
 
 def init_adagrad_state(param, state, *, initial_accumulator_value):
     """The state of a tensor before its first Adagrad step."""
-    state.setdefault("step", 0)
+    init_step(state)
     if state.get("sum") is None:
         state["sum"] = torch.full_like(param, initial_accumulator_value)
 
 
 def _adagrad_single(param, grad, state, *, lr, lr_decay, weight_decay, eps, maximize):
-    state["step"] += 1
-    clr = lr / (1 + (state["step"] - 1) * lr_decay)
+    t = increment_step(state)
+    clr = lr / (1 + (t - 1) * lr_decay)
     g = effective_grad(param, grad, weight_decay=weight_decay, maximize=maximize)
     total = state["sum"]
     total.addcmul_(g, g)

@@ -10,7 +10,9 @@ from course_utils.optim._base import (
     effective_grad,
     foreach_effective_grads,
     group_float,
+    increment_step,
     increment_steps,
+    init_step,
 )
 
 
@@ -54,8 +56,9 @@ class Adam(CourseOptimizer):
     ``foreach=True``. (torch.optim also refuses an ``int`` beta next to a float one; here
     any real number counts as a float.)
 
-    State per parameter: ``"step"`` (int), ``"exp_avg"`` (:math:`m`), ``"exp_avg_sq"``
-    (:math:`v`) and, with amsgrad, ``"max_exp_avg_sq"``.
+    State per parameter: ``"step"`` (a 0-d float tensor on the CPU, as in torch.optim),
+    ``"exp_avg"`` (:math:`m`), ``"exp_avg_sq"`` (:math:`v`) and, with amsgrad,
+    ``"max_exp_avg_sq"``.
     """
 
     LEGACY_GROUP_DEFAULTS = {
@@ -181,7 +184,7 @@ class AdamW(Adam):
 
 def init_adam_state(param, state, *, amsgrad):
     """The state of a tensor before its first Adam step (missing buffers are zeros)."""
-    state.setdefault("step", 0)
+    init_step(state)
     for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq")[: 3 if amsgrad else 2]:
         if state.get(key) is None:
             state[key] = torch.zeros_like(param)
@@ -205,8 +208,7 @@ def adam_moments(
     the step, apply the weight decay, update the moments in ``state``; return ``(exp_avg,
     denom, step_size, g)``, so that the step is ``step_size * exp_avg / denom`` (``g`` is the
     gradient used). :class:`Adam` and :class:`~course_utils.optim.SWATS` both take it."""
-    state["step"] += 1
-    t = state["step"]
+    t = increment_step(state)
     if decoupled_weight_decay and weight_decay != 0:
         param.mul_(1 - lr * weight_decay)
     l2 = 0.0 if decoupled_weight_decay else weight_decay

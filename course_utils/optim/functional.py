@@ -4,8 +4,9 @@ Each rule takes one parameter tensor, its gradient and the optimizer state of th
 tensor, and returns ``(new_param, new_state)`` without modifying its inputs. Parameters
 and gradients may be NumPy arrays or torch tensors (the result has the same type and
 dtype). The state is a plain dict using torch.optim's key names; ``None`` or ``{}`` is
-the state before the first step. The algorithms are those documented for torch.optim
-2.13, step for step, so that
+the state before the first step. The step count ``"step"`` comes back as a Python int
+(torch.optim keeps a 0-d tensor; either is accepted as input). The algorithms are those
+documented for torch.optim 2.13, step for step, so that
 
     new_param, state = adam_update(param, grad, state, lr=1e-3)
 
@@ -22,6 +23,7 @@ import numpy as np
 import torch
 
 from course_utils.optim import _validation
+from course_utils.optim._base import step_tensor
 from course_utils.optim.adagrad import _adagrad_single, init_adagrad_state
 from course_utils.optim.adam import _adam_single, init_adam_state
 from course_utils.optim.rmsprop import _rmsprop_single, init_rmsprop_state
@@ -44,28 +46,32 @@ def _step_count(value):
 def _run_kernel(kernel, init, param, grad, state, *, extra=None, **options):
     """One step of the in-place single-tensor ``kernel`` of the torch.optim drop-in, on
     private copies of ``param``, ``grad`` and the state, so that the pure rule and the class
-    share one implementation; results come back as the type of ``param``."""
+    share one implementation; results come back as the type of ``param``. The step count
+    goes in as the classes' tensor counter and comes back as a Python int (the state of
+    these rules is plain data: assignment 03's checks pass it between processes)."""
     as_numpy = not isinstance(param, torch.Tensor)
     p = _to_torch(param)
     g = _to_torch(grad, p.dtype)
     work = {}
     for key, value in (state or {}).items():
         if key == "step":
-            work[key] = _step_count(value)
+            work[key] = step_tensor(_step_count(value))
         elif value is not None:
             work[key] = _to_torch(value, p.dtype)
     if init is not None:
         init(p, work)
     kernel(p, g, work, **options)
 
-    def back(value):
+    def back(key, value):
+        if key == "step":
+            return int(value.item())
         if not isinstance(value, torch.Tensor):
             return value
         return value.numpy() if as_numpy else value
 
     new_state = dict(extra or {})
-    new_state.update({key: back(value) for key, value in work.items()})
-    return back(p), new_state
+    new_state.update({key: back(key, value) for key, value in work.items()})
+    return back(None, p), new_state
 
 
 def sgd_update(

@@ -8,7 +8,9 @@ from course_utils.optim._base import (
     effective_grad,
     foreach_effective_grads,
     group_float,
+    increment_step,
     increment_steps,
+    init_step,
 )
 
 
@@ -44,8 +46,9 @@ class RMSprop(CourseOptimizer):
         foreach: ``True`` multi-tensor path, ``False`` per-tensor loop, ``None`` by device.
         maximize: ascend the objective.
 
-    State per parameter: ``"step"``, ``"square_avg"``, plus ``"momentum_buffer"`` when
-    ``momentum > 0`` and ``"grad_avg"`` when ``centered``.
+    State per parameter: ``"step"`` (a 0-d float tensor on the CPU, as in torch.optim),
+    ``"square_avg"``, plus ``"momentum_buffer"`` when ``momentum > 0`` and ``"grad_avg"``
+    when ``centered``.
     """
 
     LEGACY_GROUP_DEFAULTS = {
@@ -118,7 +121,7 @@ class RMSprop(CourseOptimizer):
 
 def init_rmsprop_state(param, state, *, momentum, centered):
     """The state of a tensor before its first RMSprop step (missing buffers are zeros)."""
-    state.setdefault("step", 0)
+    init_step(state)
     keys = ["square_avg"] + ["momentum_buffer"] * (momentum > 0) + ["grad_avg"] * centered
     for key in keys:
         if state.get(key) is None:
@@ -128,7 +131,7 @@ def init_rmsprop_state(param, state, *, momentum, centered):
 def _rmsprop_single(
     param, grad, state, *, lr, alpha, eps, weight_decay, momentum, centered, maximize
 ):
-    state["step"] += 1
+    increment_step(state)
     g = effective_grad(param, grad, weight_decay=weight_decay, maximize=maximize)
     square_avg = state["square_avg"]
     square_avg.mul_(alpha).addcmul_(g, g, value=1 - alpha)

@@ -7,7 +7,7 @@ arXiv:1712.07628 (2017), algorithm 1, applied to each param group separately.
 import torch
 
 from course_utils.optim import _validation
-from course_utils.optim._base import CourseOptimizer, effective_grad, group_float
+from course_utils.optim._base import CourseOptimizer, effective_grad, group_float, init_step
 from course_utils.optim.adam import adam_moments
 
 GROUP_BOOKKEEPING = {
@@ -75,8 +75,9 @@ class SWATS(CourseOptimizer):
     Group entries, readable at any time: ``"switched"`` (bool), ``"sgd_lr"``
     (:math:`\Lambda`, ``None`` before the switch), ``"switch_step"`` (the :math:`k` at
     which it switched), ``"gamma"`` (latest :math:`\gamma_k`), ``"lambda_avg"``
-    (:math:`\lambda_k`) and ``"step"`` (:math:`k`). The properties :attr:`switched` and
-    :attr:`sgd_lrs` list them per group.
+    (:math:`\lambda_k`) and ``"step"`` (:math:`k`, a Python int: the group's own count,
+    unlike the per-tensor ``state["step"]``, a 0-d float tensor as in torch.optim.Adam).
+    The properties :attr:`switched` and :attr:`sgd_lrs` list them per group.
     """
 
     LEGACY_GROUP_DEFAULTS = {"maximize": False, "switch_tol": 1e-9, **GROUP_BOOKKEEPING}
@@ -158,7 +159,7 @@ class SWATS(CourseOptimizer):
         for param in params:
             state = self.state[param]
             if not state:
-                state["step"] = 0
+                init_step(state)
                 state["exp_avg"] = torch.zeros_like(param)
                 state["exp_avg_sq"] = torch.zeros_like(param)
             exp_avg, denom, step_size, g = adam_moments(
