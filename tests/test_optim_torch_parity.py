@@ -180,7 +180,9 @@ def compare_states(optimizer, reference, ours_params, torch_params):
         assert set(optimizer.state[mine]) == set(expected)
         for key, value in expected.items():
             if key == "step":
-                assert optimizer.state[mine]["step"] == int(value)
+                step = optimizer.state[mine]["step"]
+                assert type(step) is type(value) and step.dtype == value.dtype
+                assert step.item() == value.item()
             else:
                 assert_close(optimizer.state[mine][key], value, key)
 
