@@ -585,3 +585,48 @@ def test_one_cycle_schedule_is_torchs_one_cycle():
                 assert math.isclose(ours(t), rates(opt)[0], rel_tol=1e-12), (t, strategy)
                 opt.step()
                 sched.step()
+
+
+def test_cyclic_keeps_its_scale_function_out_of_the_state_dict_like_torch():
+    for library in ("torch", "ours"):
+        opt = make_optimizer()
+        sched = build("CyclicLR", opt, library)
+        assert callable(sched._scale_fn_ref)
+        state = sched.state_dict()
+        assert "_scale_fn_ref" not in state and state["_scale_fn_custom"] is None
+        assert sched.scale_fn(3) == 0.25  # triangular2 halves the amplitude every cycle
+        cls = tls.CyclicLR if library == "torch" else cs.CyclicLR
+        fresh = cls(make_optimizer(), 0.01, 0.1, step_size_up=3, mode="triangular")
+        fresh.load_state_dict(pickle.loads(pickle.dumps(state)))
+        assert fresh.mode == "triangular2" and fresh.scale_fn(3) == 0.25, library
+
+
+def test_one_cycle_loads_a_state_dict_of_older_torch_that_names_the_anneal_function():
+    """torch before 2.2 saved the anneal function (``anneal_func``), not its name."""
+    for strategy in ("cos", "linear"):
+        opt_ref = make_optimizer()
+        ref = tls.OneCycleLR(opt_ref, 0.2, total_steps=30, anneal_strategy=strategy)
+        opt = make_optimizer()
+        ours = cs.OneCycleLR(opt, 0.2, total_steps=30)
+        state = ours.state_dict()
+        del state["_anneal_func_type"]
+        del ours._anneal_func_type
+        state["anneal_func"] = getattr(cs.OneCycleLR, f"_annealing_{strategy}")
+        ours.load_state_dict(state)
+        for t in range(30):
+            assert_close(rates(opt), rates(opt_ref), f"{strategy}, step {t}")
+            opt.step(), opt_ref.step()
+            ours.step(), ref.step()
+
+
+def test_messages_carry_the_phrases_torch_users_match():
+    opt = make_optimizer()
+    sched = cs.StepLR(opt, 3)
+    opt.step = lambda closure=None: None
+    assert "`optimizer.step()` has been overridden" in _warning_texts(sched.step)[0]
+    opt = make_optimizer()
+    plateau = cs.ReduceLROnPlateau(opt, patience=0, min_lr=[0.0, 0.0])
+    opt.add_param_group({"params": [torch.zeros(1, requires_grad=True)], "lr": 0.3})
+    plateau.step(1.0)
+    with pytest.raises(RuntimeError, match="The number of param groups in the `optimizer`"):
+        plateau.step(2.0)

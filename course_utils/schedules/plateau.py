@@ -124,10 +124,10 @@ class ReduceLROnPlateau(_torch.ReduceLROnPlateau):
         if len(groups) != len(self.min_lrs):
             if self.default_min_lr is None:
                 raise RuntimeError(
-                    f"ReduceLROnPlateau has {len(self.min_lrs)} min_lrs but the optimizer now "
-                    f"has {len(groups)} param groups (a group was added after the scheduler "
-                    "was made with a list min_lr): set scheduler.min_lrs to one value per "
-                    "param group"
+                    f"The number of param groups in the `optimizer` ({len(groups)}) differs "
+                    f"from the {len(self.min_lrs)} min_lrs given when ReduceLROnPlateau was "
+                    "made with a list min_lr (a param group was added since): set "
+                    "scheduler.min_lrs to one value per param group"
                 )
             self.min_lrs = [self.default_min_lr] * len(groups)
         for group, min_lr in zip(groups, self.min_lrs, strict=True):

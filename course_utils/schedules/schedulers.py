@@ -58,6 +58,7 @@ from course_utils.schedules.functional import (
     cycle_schedule,
     cyclic_scale,
     exponential_schedule,
+    linear_between,
     linear_schedule,
     multistep_schedule,
     one_cycle_phase_ends,
@@ -74,9 +75,9 @@ _ORDER_WARNING = (
     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 )
 _OVERRIDDEN_WARNING = (
-    "optimizer.step() was replaced after the learning rate scheduler was made, so the "
-    "scheduler cannot see whether optimizer.step() is called before lr_scheduler.step(); "
-    "make the scheduler after replacing it. See "
+    "`optimizer.step()` has been overridden after the learning rate scheduler was made, so "
+    "the scheduler cannot see whether optimizer.step() is called before "
+    "lr_scheduler.step(); make the scheduler after replacing it. See "
     "https://pytorch.org/docs/stable/optim.html#how-to-adjust-learning-rate"
 )
 _GET_LR_WARNING = (
@@ -465,7 +466,7 @@ class CyclicLR(LRScheduler):
     it).
     """
 
-    _not_state = (*LRScheduler._not_state, "_scale_fn_custom")
+    _not_state = (*LRScheduler._not_state, "_scale_fn_custom", "_scale_fn_ref")
 
     def __init__(
         self,
@@ -494,9 +495,7 @@ class CyclicLR(LRScheduler):
         self.gamma = gamma
         self._scale_fn_custom = scale_fn
         self.scale_mode = scale_mode
-        self._scale()  # checks mode, gamma, scale_fn and scale_mode
-        if scale_fn is None:
-            self.scale_mode = "iterations" if mode == "exp_range" else "cycle"
+        self._init_scale_fn()  # checks mode, gamma, scale_fn and scale_mode
         if last_epoch == -1:
             for group, lr in zip(optimizer.param_groups, base_lrs, strict=True):
                 groups_.write(group, "lr", lr)
@@ -513,6 +512,17 @@ class CyclicLR(LRScheduler):
 
     def _scale(self):
         return cyclic_scale(self.mode, self.gamma, self._scale_fn_custom, self.scale_mode)
+
+    def _init_scale_fn(self):
+        """As torch: the built-in scale function of ``mode`` as ``_scale_fn_ref`` (not
+        saved), and ``scale_mode`` set to the one that mode uses."""
+        scale_fn, scale_mode = self._scale()
+        if self._scale_fn_custom is None:
+            self._scale_fn_ref, self.scale_mode = scale_fn, scale_mode
+
+    def scale_fn(self, x):
+        """The amplitude scale at ``x`` (the cycle number or the step, by ``scale_mode``)."""
+        return self._scale()[0](x)
 
     def _wave(self, low, high):
         key = (low, high, self.total_size, self.step_ratio, self.mode, self.gamma)
@@ -551,6 +561,7 @@ class CyclicLR(LRScheduler):
         super().load_state_dict(state)
         if saved is not None and self._scale_fn_custom is not None:
             vars(self._scale_fn_custom).update(saved)
+        self._init_scale_fn()
 
 
 class CosineAnnealingWarmRestarts(LRScheduler):
@@ -678,12 +689,32 @@ class OneCycleLR(LRScheduler):
                 )
         super().__init__(optimizer, last_epoch)
 
+    @staticmethod
+    def _annealing_cos(start, end, pct):
+        """Half a cosine from ``start`` to ``end`` as ``pct`` goes from 0 to 1."""
+        return cosine_between(start, end, pct)
+
+    @staticmethod
+    def _annealing_linear(start, end, pct):
+        """A straight line from ``start`` to ``end`` as ``pct`` goes from 0 to 1."""
+        return linear_between(start, end, pct)
+
+    def _strategy(self):
+        """``'cos'`` or ``'linear'``; a state dict of torch before 2.2 names the function
+        (``anneal_func``) instead."""
+        strategy = getattr(self, "_anneal_func_type", None)
+        if strategy is None:
+            legacy = getattr(self, "anneal_func", None)
+            linear = getattr(legacy, "__name__", "") == "_annealing_linear"
+            strategy = self._anneal_func_type = "linear" if linear else "cos"
+        return strategy
+
     def _curve(self, group, start_key, end_key):
         phases = self._schedule_phases
         values = (float(group[phases[0][start_key]]),)
         values += tuple(float(group[phase[end_key]]) for phase in phases)
         ends = tuple(float(phase["end_step"]) for phase in phases)
-        strategy = self._anneal_func_type
+        strategy = self._strategy()
         return self._schedule(
             (values, ends, strategy), lambda: phases_schedule(values, ends, strategy)
         )
