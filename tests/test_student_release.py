@@ -233,10 +233,10 @@ def test_the_copy_detector_finds_a_renamed_reference_function(tmp_path):
     reference = (REPO / "course_utils" / "schedules" / "functional.py").read_text()
     tree = ast.parse(reference)
     function = next(
-        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "cosine_annealing_lr"
+        n for n in tree.body if isinstance(n, ast.FunctionDef) and n.name == "restart_position"
     )
     copied = ast.get_source_segment(reference, function).replace(
-        "def cosine_annealing_lr", "def my_cosine"
+        "def restart_position", "def my_cosine"
     )
     helper = tmp_path / "04_lr_schedules" / HELPERS / "extra.py"
     helper.write_text("import math\n\n\n" + textwrap.dedent(copied) + "\n")
