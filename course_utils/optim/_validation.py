@@ -1,7 +1,10 @@
 """Hyperparameter checks shared by the pure update rules and the optimizer classes.
 
 Each check raises ``ValueError`` whose message names the hyperparameter, the value given
-and the rule it breaks, e.g. ``Invalid lr: -0.1 (lr must be a finite number >= 0)``.
+and the rule it breaks, e.g. ``Invalid lr value: -0.1 (lr must be a finite number >= 0)``.
+The messages contain the phrases of torch.optim's own messages (``Invalid momentum
+value: -0.5``, ``Invalid beta parameter at index 0: 1.0``, ``Tensor lr must be
+1-element``), so that code matching torch's errors matches ours.
 The rules are those of ``torch.optim`` 2.13, made stricter where torch accepts values
 that break the algorithm: NaN and infinite values are refused everywhere, ``dampening``
 and RMSprop's ``alpha`` must lie in [0, 1].
@@ -20,29 +23,32 @@ def as_float(name, value):
     if isinstance(value, torch.Tensor):
         if value.numel() != 1:
             raise ValueError(
-                f"Invalid {name}: tensor of shape {tuple(value.shape)} "
-                f"({name} must be a number or a 1-element tensor)"
+                f"Invalid {name}: tensor of shape {tuple(value.shape)} (Tensor {name} must be "
+                "1-element: give a number or a 1-element tensor)"
             )
         return float(value.item())
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise ValueError(f"Invalid {name}: {value!r} ({name} must be a real number)")
+        raise ValueError(f"Invalid {name} value: {value!r} ({name} must be a real number)")
     return float(value)
 
 
 def check_nonnegative(name, value):
     x = as_float(name, value)
     if not (math.isfinite(x) and x >= 0.0):
-        raise ValueError(f"Invalid {name}: {value!r} ({name} must be a finite number >= 0)")
+        raise ValueError(f"Invalid {name} value: {value!r} ({name} must be a finite number >= 0)")
     return x
 
 
-def check_unit_interval(name, value, *, include_one):
-    """Check ``0 <= value <= 1`` (``include_one``) or ``0 <= value < 1``."""
+def check_unit_interval(name, value, *, include_one, what=None):
+    """Check ``0 <= value <= 1`` (``include_one``) or ``0 <= value < 1``; ``what`` names
+    the value in the message (default: ``name value``)."""
     x = as_float(name, value)
     inside = 0.0 <= x <= 1.0 if include_one else 0.0 <= x < 1.0
     if not inside:
         interval = "[0, 1]" if include_one else "[0, 1)"
-        raise ValueError(f"Invalid {name}: {value!r} ({name} must be in {interval})")
+        raise ValueError(
+            f"Invalid {what or name + ' value'}: {value!r} ({name} must be in {interval})"
+        )
     return x
 
 
@@ -52,12 +58,14 @@ def check_betas(betas):
         raise ValueError(f"Invalid betas: {betas!r} (betas must be a pair (beta1, beta2))")
     if isinstance(betas[0], torch.Tensor) != isinstance(betas[1], torch.Tensor):
         raise ValueError(
-            f"Invalid betas: {betas!r} (betas must be both numbers or both 1-element "
-            "tensors, not one of each)"
+            f"Invalid betas: {betas!r} (betas must be either both floats or both Tensors "
+            "of 1 element, not one of each)"
         )
-    return (
-        check_unit_interval("betas[0]", betas[0], include_one=False),
-        check_unit_interval("betas[1]", betas[1], include_one=False),
+    return tuple(
+        check_unit_interval(
+            f"betas[{i}]", beta, include_one=False, what=f"beta parameter at index {i}"
+        )
+        for i, beta in enumerate(betas)
     )
 
 
@@ -77,9 +85,9 @@ def check_no_tensors_with_foreach(named_values, *, foreach):
     for name, value in named_values.items():
         if isinstance(value, torch.Tensor):
             raise ValueError(
-                f"Invalid {name}: a tensor with foreach=True (torch.optim takes a tensor "
-                f"{name} on the foreach path only with capturable=True, which this package "
-                f"does not implement; pass {name} as a float, e.g. {name}.item(), or use "
+                f"Invalid {name}: a tensor with foreach=True ({name} as a Tensor is not "
+                "supported for capturable=False and foreach=True, and this package has no "
+                f"capturable mode: pass {name} as a float, e.g. {name}.item(), or use "
                 "foreach=False)"
             )
 
