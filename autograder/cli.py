@@ -32,28 +32,63 @@ def _course(args):
     return Course(args.course_dir)
 
 
-def cmd_grade(args):
-    course = _course(args)
+def _progress_display():
+    """``(progress, close)``: a tqdm bar (count, rate, ETA) with a line per submission on
+    a terminal, plain lines otherwise."""
+    bar = None
 
-    def progress(result, seconds):
-        print(
-            f"  {result.student:<24} {result.score:g}/{result.max_score:g}  "
-            f"{result.status}  ({seconds:.1f} s)",
-            flush=True,
+    def line(result, seconds, done, total):
+        kept = getattr(result, "kept", False)
+        how = "unchanged since it was graded, kept" if kept else f"{seconds:.1f} s"
+        return (
+            f"  [{done}/{total}] {result.student:<24} {result.score:g}/{result.max_score:g}  "
+            f"{result.status}  ({how})"
         )
 
-    print(f"Grading {args.assignment} in {course.root}")
-    results = course.grade(
-        args.assignment,
-        args.student,
-        seed=args.seed,
-        progress=progress,
-        cell_timeout=args.cell_timeout,
-        check_timeout=args.check_timeout,
-        notebook_budget=args.notebook_budget,
-        sandbox=args.sandbox,
-        limits=_limits(args),
-    )
+    def progress(result, seconds, done, total):
+        nonlocal bar
+        if not sys.stdout.isatty():
+            print(line(result, seconds, done, total), flush=True)
+            return
+        if bar is None:
+            from tqdm import tqdm
+
+            bar = tqdm(total=total, unit="submission", dynamic_ncols=True, leave=False)
+        bar.write(line(result, seconds, done, total))
+        bar.update(1)
+
+    def close():
+        if bar is not None:
+            bar.close()
+
+    return progress, close
+
+
+def cmd_grade(args):
+    course = _course(args)
+    progress, close = _progress_display()
+    print(f"Grading {args.assignment} in {course.root}", flush=True)
+    try:
+        results = course.grade(
+            args.assignment,
+            args.student,
+            seed=args.seed,
+            progress=progress,
+            cell_timeout=args.cell_timeout,
+            check_timeout=args.check_timeout,
+            notebook_budget=args.notebook_budget,
+            sandbox=args.sandbox,
+            limits=_limits(args),
+            regrade=args.regrade,
+        )
+    finally:
+        close()
+    kept = sum(1 for r in results if getattr(r, "kept", False))
+    if kept:
+        print(
+            f"{kept} of {len(results)} submissions were kept from an earlier run: nothing they "
+            "depend on changed (use --regrade to grade them again)"
+        )
     if not results:
         print(f"No submissions of {args.assignment} in {course.root / 'submitted'}")
         return 0
@@ -197,6 +232,12 @@ def build_parser():
     grade.add_argument("assignment")
     course_dir(grade)
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument(
+        "--regrade",
+        action="store_true",
+        help="grade every submission again, also those whose notebook, checks and reference "
+        "did not change since they were graded (which a rerun otherwise keeps)",
+    )
     timeouts(grade)
     grade.set_defaults(run=cmd_grade)
 

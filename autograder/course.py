@@ -9,10 +9,18 @@ folders, which nbgrader copies into the feedback it hands out).
 A submission that cannot be read (missing, renamed or broken notebook) gets a status and
 zero points and never stops the batch; so does one whose grading fails in the grader
 itself (status ``grader-error``, the traceback in ``grading/<assignment>/grader.log``).
+
+Batches resume: each result records a content hash of everything its grade depends on
+(:meth:`Course.inputs_hash`). A rerun skips a submission whose result, gradebook entry
+and autograded notebook are there with the same hash, and grades the rest, so a batch
+that was killed continues where it stopped; ``regrade=True`` grades everything again.
+Results are written atomically, once per submission, after nbgrader's gradebook.
 """
 
 import hashlib
+import importlib.util
 import json
+import os
 import secrets
 import time
 import traceback
@@ -47,6 +55,8 @@ class StudentResult:
     def tasks(self):
         return {t: r for n in self.notebooks.values() for t, r in n.tasks.items()}
 
+    content_hash: str = ""
+
     def to_dict(self):
         return {
             "student": self.student,
@@ -55,8 +65,48 @@ class StudentResult:
             "message": self.message,
             "score": self.score,
             "max_score": self.max_score,
+            "content_hash": self.content_hash,
             "notebooks": {name: n.to_dict() for name, n in self.notebooks.items()},
         }
+
+
+@dataclass
+class KeptResult:
+    """A result of an earlier run, kept because nothing it depends on changed."""
+
+    student: str
+    assignment: str
+    status: str
+    score: float
+    max_score: float
+    kept: bool = True
+
+    @classmethod
+    def from_dict(cls, data):
+        return cls(
+            data["student"],
+            data["assignment"],
+            data["status"],
+            float(data["score"]),
+            float(data["max_score"]),
+        )
+
+
+# Files of the grader that do not take part in grading a submission.
+_NOT_GRADING = ("mutation", "samples")
+
+
+def _hash_tree(digest, root, pattern="**/*", skip=()):
+    """Add every file under ``root`` (path and bytes, in sorted order) to ``digest``."""
+    root = Path(root)
+    for path in sorted(root.glob(pattern)):
+        relative = path.relative_to(root)
+        if not path.is_file() or any(part in skip for part in relative.parts):
+            continue
+        if "__pycache__" in relative.parts or path.suffix == ".pyc":
+            continue
+        digest.update(str(relative).encode() + b"\0")
+        digest.update(hashlib.sha256(path.read_bytes()).digest())
 
 
 def student_seed(batch_seed, student):
@@ -105,6 +155,51 @@ class Course:
     def results_path(self, student, assignment):
         return self.root / "grading" / assignment / f"{student}.json"
 
+    def grader_hash(self, assignment, options):
+        """Hash of what every grade of ``assignment`` depends on besides the submission:
+        the source notebooks, the hidden checks and their drivers, the reference package
+        (course_utils), the grader itself and the grading ``options`` (timeouts, limits,
+        sandbox, an explicit seed)."""
+        digest = hashlib.sha256(b"grader-inputs-1\0")
+        _hash_tree(digest, self.root / "source" / assignment)
+        for name in (f"test_{assignment}.py", f"drivers/{assignment}.py", "pytest.ini"):
+            path = self.checks_dir / name
+            digest.update(name.encode() + b"\0")
+            digest.update(path.read_bytes() if path.is_file() else b"(none)")
+        reference = Path(importlib.util.find_spec("course_utils").origin).parent
+        _hash_tree(digest, reference, "**/*.py")
+        _hash_tree(digest, Path(__file__).parent, "**/*.py", skip=_NOT_GRADING)
+        digest.update(json.dumps(options, sort_keys=True, default=repr).encode())
+        return digest.hexdigest()
+
+    def inputs_hash(self, assignment, student, grader_hash):
+        """Hash of everything ``student``'s grade depends on: their submitted files and
+        :meth:`grader_hash`."""
+        digest = hashlib.sha256(grader_hash.encode() + b"\0")
+        _hash_tree(digest, self.submission_dir(student, assignment))
+        return digest.hexdigest()
+
+    def kept_result(self, assignment, student, content_hash):
+        """The earlier result of ``student``, if it can stand: same content hash, not a
+        grader error, and nbgrader's gradebook entry and autograded notebook are there."""
+        try:
+            data = json.loads(self.results_path(student, assignment).read_text())
+        except (OSError, ValueError):
+            return None
+        if not isinstance(data, dict) or data.get("content_hash") != content_hash:
+            return None
+        if data.get("status") == "grader-error":
+            return None
+        went_through_nbgrader = "(submission)" not in data.get("notebooks", {})
+        if went_through_nbgrader and not (self.root / "autograded" / student / assignment).is_dir():
+            return None
+        try:
+            if nbgrader_bridge.gradebook_scores(self.root, assignment, student) is None:
+                return None
+            return KeptResult.from_dict(data)
+        except Exception:
+            return None
+
     def ensure_generated(self, assignment):
         """Record the assignment in the gradebook (nbgrader generate_assignment) if needed."""
         if not nbgrader_bridge.assignment_in_gradebook(self.root, assignment):
@@ -134,12 +229,16 @@ class Course:
         tasks = {t: TaskResult(t, p, 0.0) for t, p in points.items()}
         return NotebookResult(status, message=message, tasks=tasks)
 
-    def grade_student(self, assignment, student, *, seed=None, zygote=None, **timeouts):
+    def grade_student(
+        self, assignment, student, *, seed=None, zygote=None, content_hash="", **timeouts
+    ):
         _, failures = self._precheck(student, assignment)
         if failures:
             first = failures[0]
             nbgrader_bridge.record_ungradable(self.root, assignment, student)
-            result = StudentResult(student, assignment, first.status, first.message)
+            result = StudentResult(
+                student, assignment, first.status, first.message, content_hash=content_hash
+            )
             result.notebooks["(submission)"] = self._blank_result(
                 assignment, first.status, first.message
             )
@@ -169,7 +268,9 @@ class Course:
             log = (outcome.get("log") or "") + (outcome.get("error") or "")
             message = "nbgrader could not autograde this submission: " + log.strip()[-2000:]
             nbgrader_bridge.record_ungradable(self.root, assignment, student, zero=True)
-            result = StudentResult(student, assignment, "nbgrader-error", message)
+            result = StudentResult(
+                student, assignment, "nbgrader-error", message, content_hash=content_hash
+            )
             result.notebooks["(submission)"] = self._blank_result(
                 assignment, "nbgrader-error", message
             )
@@ -178,7 +279,9 @@ class Course:
         broken = [c for n in graded.values() for c in n.cells if c.status in BROKEN_CELL_STATUSES]
         if broken:
             status = f"{broken[0].status} in cell {broken[0].cell_id}"
-        return self._save(StudentResult(student, assignment, status, notebooks=graded))
+        return self._save(
+            StudentResult(student, assignment, status, notebooks=graded, content_hash=content_hash)
+        )
 
     def _grade_guarded(self, assignment, student, **options):
         """:meth:`grade_student`, with any failure of the grader itself recorded as this
@@ -211,7 +314,9 @@ class Course:
     def _save(self, result):
         path = self.results_path(result.student, result.assignment)
         path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(result.to_dict(), indent=1))
+        partial = path.with_name(f".{path.name}.partial")
+        partial.write_text(json.dumps(result.to_dict(), indent=1))
+        os.replace(partial, path)  # a killed batch leaves the old result or the new one
         return result
 
     def grade(
@@ -223,17 +328,27 @@ class Course:
         progress=None,
         sandbox="auto",
         limits=None,
+        regrade=False,
         **timeouts,
     ):
-        """Grade every (or the named) student's submission; return StudentResults.
+        """Grade every (or the named) student's submission; return their results.
 
         Student code runs in children of one :class:`Zygote`, each in a sandbox of its
         own with ``limits`` (see :mod:`autograder.sandbox.isolate`) unless ``sandbox`` is
-        ``"none"``.
+        ``"none"``. A submission whose earlier result still stands
+        (:meth:`kept_result`) is not graded again unless ``regrade``; its result is a
+        :class:`KeptResult`. ``progress(result, seconds, done, total)`` is called after
+        each submission.
         """
         self.source_notebooks(assignment)  # fails early, naming the known assignments
         students = list(students) if students else self.students(assignment)
         self.ensure_generated(assignment)
+        options = {
+            "seed": seed,
+            "sandbox": sandbox,
+            "limits": limits,
+            "timeouts": timeouts,
+        }
         seed = secrets.randbits(63) if seed is None else seed
         for student in students:
             if not self.submission_dir(student, assignment).is_dir():
@@ -241,21 +356,26 @@ class Course:
                     f"no submission of {assignment} for student {student!r} in "
                     f"{self.root / 'submitted'}"
                 )
+        grader_hash = self.grader_hash(assignment, options)
         results = []
         with Zygote(sandbox=sandbox, limits=limits) as zygote:
             zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
-            for student in students:
+            for done, student in enumerate(students, start=1):
                 started = time.perf_counter()
-                result = self._grade_guarded(
-                    assignment,
-                    student,
-                    seed=student_seed(seed, student),
-                    zygote=zygote,
-                    **timeouts,
-                )
+                content_hash = self.inputs_hash(assignment, student, grader_hash)
+                result = None if regrade else self.kept_result(assignment, student, content_hash)
+                if result is None:
+                    result = self._grade_guarded(
+                        assignment,
+                        student,
+                        seed=student_seed(seed, student),
+                        zygote=zygote,
+                        content_hash=content_hash,
+                        **timeouts,
+                    )
                 results.append(result)
                 if progress:
-                    progress(result, time.perf_counter() - started)
+                    progress(result, time.perf_counter() - started, done, len(students))
         return results
 
     def load_results(self, assignment):

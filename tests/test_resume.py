@@ -1,0 +1,182 @@
+"""Resumable batches: a rerun keeps what still stands and grades the rest, exactly once.
+
+The batch is the real command line on a course outside the repository, killed with
+SIGKILL in the middle; nbgrader's gradebook and our results are then compared.
+"""
+
+import json
+import os
+import shutil
+import signal
+import subprocess
+import sys
+
+import nbformat
+import pytest
+
+from autograder import nbgrader_bridge
+from autograder.course import Course
+from autograder.demo import make_course
+from autograder.grading import CHECKS_DIR
+from autograder.samples import build_submission, load_samples
+
+ASSIGNMENT = "02_batching"
+STUDENTS = ("ada", "bob", "cy")
+
+
+def grade_command(root, *extra):
+    return [
+        sys.executable,
+        "-m",
+        "autograder",
+        "grade",
+        ASSIGNMENT,
+        "--course-dir",
+        str(root),
+        *extra,
+    ]
+
+
+def grade(root, *extra):
+    result = subprocess.run(grade_command(root, *extra), capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def progress_lines(output):
+    """``{student: line}`` of the per-submission lines of a grade run."""
+    lines = {}
+    for line in output.splitlines():
+        parts = line.split()
+        if len(parts) > 1 and parts[0].startswith("[") and "/" in parts[0]:
+            lines[parts[1]] = line
+    return lines
+
+
+def results(root):
+    folder = root / "grading" / ASSIGNMENT
+    return {s: json.loads((folder / f"{s}.json").read_text()) for s in STUDENTS}
+
+
+def assert_gradebook_agrees(root):
+    for student, result in results(root).items():
+        scores = nbgrader_bridge.gradebook_scores(root, ASSIGNMENT, student)
+        assert scores is not None, student
+        total = sum(score for score, _ in scores.values())
+        assert total == pytest.approx(result["score"]), (student, scores, result["score"])
+
+
+@pytest.fixture(scope="module")
+def course(tmp_path_factory):
+    course = make_course(tmp_path_factory.mktemp("resume") / "course")
+    nbgrader_bridge.generate_assignment(course.root, ASSIGNMENT)
+    samples = {s.student: s for s in load_samples(ASSIGNMENT)}
+    bug = next(s for s in samples.values() if s.breaks)
+    source = nbformat.read(course.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    release = nbformat.read(course.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    submitted = course.root / "submitted"
+    for student, sample in (("ada", samples["reference"]), ("bob", bug)):
+        folder = submitted / student / ASSIGNMENT
+        folder.mkdir(parents=True)
+        nbformat.write(build_submission(sample, release, source), folder / f"{ASSIGNMENT}.ipynb")
+    (submitted / "cy" / ASSIGNMENT).mkdir(parents=True)
+    (submitted / "cy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
+    first = grade(course.root)
+    return course, first
+
+
+def test_a_rerun_keeps_every_unchanged_submission(course):
+    course_, first = course
+    assert all("kept" not in line for line in progress_lines(first).values())
+    before = {
+        s: (course_.root / "grading" / ASSIGNMENT / f"{s}.json").read_bytes() for s in STUDENTS
+    }
+    again = grade(course_.root)
+    lines = progress_lines(again)
+    assert set(lines) == set(STUDENTS)
+    assert all("kept" in line for line in lines.values()), again
+    assert "3 of 3 submissions were kept" in again
+    after = {
+        s: (course_.root / "grading" / ASSIGNMENT / f"{s}.json").read_bytes() for s in STUDENTS
+    }
+    assert after == before
+    assert_gradebook_agrees(course_.root)
+
+
+def test_a_changed_submission_is_graded_again_and_only_it(course):
+    course_, _ = course
+    path = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    notebook = nbformat.read(path, 4)
+    notebook.cells.append(nbformat.v4.new_markdown_cell("A note added after the deadline."))
+    nbformat.write(notebook, path)
+    lines = progress_lines(grade(course_.root))
+    assert "kept" in lines["ada"] and "kept" in lines["cy"]
+    assert "kept" not in lines["bob"] and "graded" in lines["bob"]
+    assert_gradebook_agrees(course_.root)
+
+
+def test_regrade_grades_everything(course):
+    course_, _ = course
+    lines = progress_lines(grade(course_.root, "--regrade"))
+    assert set(lines) == set(STUDENTS)
+    assert not any("kept" in line for line in lines.values())
+
+
+def test_a_killed_batch_resumes_where_it_stopped(course):
+    course_, _ = course
+    for student in STUDENTS:
+        (course_.root / "grading" / ASSIGNMENT / f"{student}.json").unlink()
+    batch = subprocess.Popen(
+        grade_command(course_.root),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        for line in batch.stdout:
+            if line.split()[:2] == ["[1/3]", "ada"]:
+                break
+        os.killpg(batch.pid, signal.SIGKILL)
+    finally:
+        batch.wait(timeout=60)
+    folder = course_.root / "grading" / ASSIGNMENT
+    assert (folder / "ada.json").is_file()
+    assert not (folder / "bob.json").exists()
+    lines = progress_lines(grade(course_.root))
+    assert "kept" in lines["ada"]
+    assert "kept" not in lines["bob"] and "kept" not in lines["cy"]
+    assert_gradebook_agrees(course_.root)
+    final = results(course_.root)
+    assert final["ada"]["score"] == final["ada"]["max_score"]
+    assert final["cy"]["status"] == "invalid-notebook"
+
+
+def test_the_hash_follows_checks_reference_options_and_submission(course, tmp_path):
+    course_, _ = course
+    options = {"seed": None, "sandbox": "auto", "limits": None, "timeouts": {}}
+    base = course_.grader_hash(ASSIGNMENT, options)
+    assert course_.grader_hash(ASSIGNMENT, options) == base
+    assert course_.grader_hash(ASSIGNMENT, {**options, "seed": 7}) != base
+    assert course_.grader_hash(ASSIGNMENT, {**options, "timeouts": {"cell_timeout": 5}}) != base
+    checks = tmp_path / "checks"
+    shutil.copytree(CHECKS_DIR, checks)
+    copy = Course(course_.root, checks_dir=checks)
+    assert copy.grader_hash(ASSIGNMENT, options) == base
+    module = checks / f"test_{ASSIGNMENT}.py"
+    module.write_text(module.read_text() + "\n# one more line\n")
+    assert copy.grader_hash(ASSIGNMENT, options) != base
+    drivers = checks / "drivers" / f"{ASSIGNMENT}.py"
+    module.write_text(module.read_text().removesuffix("\n# one more line\n"))
+    drivers.write_text(drivers.read_text() + "\n")
+    assert copy.grader_hash(ASSIGNMENT, options) != base
+    submission = course_.inputs_hash(ASSIGNMENT, "ada", base)
+    assert course_.inputs_hash(ASSIGNMENT, "bob", base) != submission
+    assert course_.inputs_hash(ASSIGNMENT, "ada", base + "x") != submission
+
+
+def test_a_result_without_its_gradebook_entry_is_not_kept(course):
+    course_, _ = course
+    shutil.rmtree(course_.root / "autograded" / "bob")
+    lines = progress_lines(grade(course_.root))
+    assert "kept" not in lines["bob"] and "kept" in lines["ada"]
