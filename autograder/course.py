@@ -92,8 +92,9 @@ class KeptResult:
         )
 
 
-# Files of the grader that do not take part in grading a submission.
-_NOT_GRADING = ("mutation", "samples")
+# Folders of the grader left out of its hash: tools that take no part in grading, and
+# the hidden checks (each assignment's own are hashed on their own).
+_NOT_GRADING = ("mutation", "samples", "checks")
 
 
 def _hash_tree(digest, root, pattern="**/*", skip=()):
@@ -162,7 +163,12 @@ class Course:
         sandbox, an explicit seed)."""
         digest = hashlib.sha256(b"grader-inputs-1\0")
         _hash_tree(digest, self.root / "source" / assignment)
-        for name in (f"test_{assignment}.py", f"drivers/{assignment}.py", "pytest.ini"):
+        for name in (
+            f"test_{assignment}.py",
+            f"drivers/{assignment}.py",
+            "pytest.ini",
+            "conftest.py",
+        ):
             path = self.checks_dir / name
             digest.update(name.encode() + b"\0")
             digest.update(path.read_bytes() if path.is_file() else b"(none)")
