@@ -80,6 +80,7 @@ def cmd_grade(args):
             sandbox=args.sandbox,
             limits=_limits(args),
             regrade=args.regrade,
+            jobs=args.jobs,
         )
     finally:
         close()
@@ -232,6 +233,14 @@ def build_parser():
     grade.add_argument("assignment")
     course_dir(grade)
     grade.add_argument("--student", action="append", help="grade only this student (repeatable)")
+    grade.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="grade N submissions at a time, each in a worker process and sandbox of its "
+        "own (default 1); scores are the same for every N",
+    )
     grade.add_argument(
         "--regrade",
         action="store_true",

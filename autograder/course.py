@@ -17,13 +17,18 @@ that was killed continues where it stopped; ``regrade=True`` grades everything a
 Results are written atomically, once per submission, after nbgrader's gradebook.
 """
 
+import atexit
+import contextlib
 import hashlib
 import importlib.util
 import json
+import multiprocessing
 import os
 import secrets
+import threading
 import time
 import traceback
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -90,6 +95,80 @@ class KeptResult:
             float(data["score"]),
             float(data["max_score"]),
         )
+
+
+_WORKER_ZYGOTE = None
+
+
+def _start_worker(sandbox, limits):
+    global _WORKER_ZYGOTE
+    _WORKER_ZYGOTE = Zygote(sandbox=sandbox, limits=limits)
+    _WORKER_ZYGOTE.__enter__()
+    atexit.register(_WORKER_ZYGOTE.__exit__, None, None, None)
+
+
+def _grade_in_worker(notebook, assignment, options):
+    return grade_notebook(notebook, assignment, zygote=_WORKER_ZYGOTE, **options)
+
+
+@contextlib.contextmanager
+def _environment_already_set(**values):
+    """nbgrader's ``utils.setenv`` for threads: the values are set for the whole batch,
+    so entering changes nothing and leaving removes nothing. (nbgrader's own deletes the
+    variable on leaving, which breaks a second thread still inside it.)"""
+    for key, value in values.items():
+        if os.environ.get(key) != value:
+            raise RuntimeError(f"{key} should be {value!r} while a batch grades in threads")
+    yield
+
+
+@contextlib.contextmanager
+def _shared_process_state(root):
+    """What nbgrader's autograde sets for the whole process while it runs, set once for
+    all threads: its working directory (the course root) and ``NBGRADER_EXECUTION``.
+    Each thread's nbgrader then finds and leaves the same state, instead of undoing
+    another thread's while that one is waiting for its worker."""
+    from nbgrader import utils as nbgrader_utils
+
+    previous_dir, previous_env = os.getcwd(), os.environ.get("NBGRADER_EXECUTION")
+    previous_setenv = nbgrader_utils.setenv
+    os.chdir(root)
+    os.environ["NBGRADER_EXECUTION"] = "autograde"
+    nbgrader_utils.setenv = _environment_already_set
+    try:
+        yield
+    finally:
+        nbgrader_utils.setenv = previous_setenv
+        os.chdir(previous_dir)
+        if previous_env is None:
+            os.environ.pop("NBGRADER_EXECUTION", None)
+        else:
+            os.environ["NBGRADER_EXECUTION"] = previous_env
+
+
+class GradingWorkers:
+    """Processes that grade notebooks, each with a zygote (and so sandboxes) of its own.
+
+    They get a notebook as nbgrader hands it to the checks and send back its
+    NotebookResult; they write nothing of the course.
+    """
+
+    def __init__(self, count, sandbox="auto", limits=None):
+        self._executor = ProcessPoolExecutor(
+            count,
+            mp_context=multiprocessing.get_context("spawn"),
+            initializer=_start_worker,
+            initargs=(sandbox, limits),
+        )
+
+    def grade(self, notebook, assignment, options):
+        return self._executor.submit(_grade_in_worker, notebook, assignment, options).result()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
 
 # Folders of the grader left out of its hash: tools that take no part in grading, and
@@ -236,8 +315,23 @@ class Course:
         return NotebookResult(status, message=message, tasks=tasks)
 
     def grade_student(
-        self, assignment, student, *, seed=None, zygote=None, content_hash="", **timeouts
+        self,
+        assignment,
+        student,
+        *,
+        seed=None,
+        zygote=None,
+        content_hash="",
+        workers=None,
+        gradebook_lock=None,
+        **timeouts,
     ):
+        """Grade one submission through nbgrader's autograde and save its result.
+
+        With ``workers`` (a :class:`GradingWorkers`) the notebooks are graded there, and
+        ``gradebook_lock`` (held by the caller) is let go while they are: nbgrader's own
+        work, gradebook writes included, runs only under the lock.
+        """
         _, failures = self._precheck(student, assignment)
         if failures:
             first = failures[0]
@@ -250,18 +344,26 @@ class Course:
             )
             return self._save(result)
 
-        graded, refused = {}, []
+        graded, refused, worker_failures = {}, [], []
 
         def grade(notebook, assignment_id, student_id, notebook_name):
+            options = dict(seed=seed, checks_dir=self.checks_dir, **timeouts)
             try:
-                graded[notebook_name] = grade_notebook(
-                    notebook,
-                    assignment_id,
-                    seed=seed,
-                    checks_dir=self.checks_dir,
-                    zygote=zygote,
-                    **timeouts,
-                )
+                if workers is None:
+                    graded[notebook_name] = grade_notebook(
+                        notebook, assignment_id, zygote=zygote, **options
+                    )
+                else:
+                    gradebook_lock.release()
+                    try:
+                        graded[notebook_name] = workers.grade(notebook, assignment_id, options)
+                    except (SandboxUnavailable, KeyboardInterrupt):
+                        raise
+                    except Exception as exc:
+                        worker_failures.append(exc)  # the grader's failure, not the student's
+                        raise
+                    finally:
+                        gradebook_lock.acquire()
             except SandboxUnavailable as exc:
                 refused.append(exc)  # nbgrader would report it as this submission's error
                 raise
@@ -270,6 +372,8 @@ class Course:
         outcome = nbgrader_bridge.autograde(self.root, assignment, student, grade)
         if refused:
             raise refused[0]
+        if worker_failures:
+            raise worker_failures[0]
         if not outcome["success"]:
             log = (outcome.get("log") or "") + (outcome.get("error") or "")
             message = "nbgrader could not autograde this submission: " + log.strip()[-2000:]
@@ -335,9 +439,15 @@ class Course:
         sandbox="auto",
         limits=None,
         regrade=False,
+        jobs=1,
         **timeouts,
     ):
         """Grade every (or the named) student's submission; return their results.
+
+        ``jobs`` submissions are graded at a time, each notebook in a worker process of
+        its own with its own zygote (:class:`GradingWorkers`); this process alone runs
+        nbgrader and writes the gradebook and the results, one submission at a time.
+        The scores are those of ``jobs=1``: each student's checks get the same inputs.
 
         Student code runs in children of one :class:`Zygote`, each in a sandbox of its
         own with ``limits`` (see :mod:`autograder.sandbox.isolate`) unless ``sandbox`` is
@@ -363,26 +473,44 @@ class Course:
                     f"{self.root / 'submitted'}"
                 )
         grader_hash = self.grader_hash(assignment, options)
-        results = []
+        if not (isinstance(jobs, int) and jobs >= 1):
+            raise ValueError(f"Invalid jobs: {jobs!r} (jobs must be an integer >= 1)")
+        total, done = len(students), 0
+        report_lock = threading.Lock()
+
+        def grade_one(student, **where):
+            nonlocal done
+            started = time.perf_counter()
+            content_hash = self.inputs_hash(assignment, student, grader_hash)
+            result = None if regrade else self.kept_result(assignment, student, content_hash)
+            if result is None:
+                result = self._grade_guarded(
+                    assignment,
+                    student,
+                    seed=student_seed(seed, student),
+                    content_hash=content_hash,
+                    **where,
+                    **timeouts,
+                )
+            with report_lock:
+                done += 1
+                if progress:
+                    progress(result, time.perf_counter() - started, done, total)
+            return result
+
         with Zygote(sandbox=sandbox, limits=limits) as zygote:
             zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
-            for done, student in enumerate(students, start=1):
-                started = time.perf_counter()
-                content_hash = self.inputs_hash(assignment, student, grader_hash)
-                result = None if regrade else self.kept_result(assignment, student, content_hash)
-                if result is None:
-                    result = self._grade_guarded(
-                        assignment,
-                        student,
-                        seed=student_seed(seed, student),
-                        zygote=zygote,
-                        content_hash=content_hash,
-                        **timeouts,
-                    )
-                results.append(result)
-                if progress:
-                    progress(result, time.perf_counter() - started, done, len(students))
-        return results
+            if jobs == 1 or len(students) <= 1:
+                return [grade_one(student, zygote=zygote) for student in students]
+        gradebook_lock = threading.Lock()
+
+        def grade_locked(student):
+            with gradebook_lock:
+                return grade_one(student, workers=workers, gradebook_lock=gradebook_lock)
+
+        with GradingWorkers(min(jobs, len(students)), sandbox, limits) as workers:
+            with _shared_process_state(self.root), ThreadPoolExecutor(jobs) as threads:
+                return list(threads.map(grade_locked, students))
 
     def load_results(self, assignment):
         results = []
