@@ -81,7 +81,10 @@ def cmd_grade(args):
             limits=_limits(args),
             regrade=args.regrade,
             jobs=args.jobs,
+            dask=args.dask,
         )
+    except ConnectionError as exc:
+        raise SystemExit(f"error: {exc}") from None
     finally:
         close()
     kept = sum(1 for r in results if getattr(r, "kept", False))
@@ -236,10 +239,17 @@ def build_parser():
     grade.add_argument(
         "--jobs",
         type=int,
-        default=1,
+        default=None,
         metavar="N",
         help="grade N submissions at a time, each in a worker process and sandbox of its "
-        "own (default 1); scores are the same for every N",
+        "own (default: one per core, or with --dask one per worker thread); scores are the "
+        "same for every N",
+    )
+    grade.add_argument(
+        "--dask",
+        metavar="ADDRESS",
+        help="grade on the workers of a running Dask cluster (e.g. tcp://10.0.0.5:8786, "
+        "from `dask scheduler`); gradebook and results are still written here",
     )
     grade.add_argument(
         "--regrade",

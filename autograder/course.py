@@ -17,18 +17,15 @@ that was killed continues where it stopped; ``regrade=True`` grades everything a
 Results are written atomically, once per submission, after nbgrader's gradebook.
 """
 
-import atexit
 import contextlib
 import hashlib
-import importlib.util
 import json
-import multiprocessing
 import os
 import secrets
 import threading
 import time
 import traceback
-from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -36,6 +33,7 @@ from autograder import nbgrader_bridge
 from autograder.grading import CHECKS_DIR, NotebookResult, TaskResult, grade_notebook
 from autograder.notebook import SubmissionError, read_notebook, task_points
 from autograder.sandbox.runner import SandboxUnavailable, Zygote
+from autograder.workers import DaskWorkers, GradingWorkers, environment_hash, hash_tree
 
 # cell statuses that make the submission's status (the first one found)
 BROKEN_CELL_STATUSES = ("timeout", "crashed", "memory", "processes", "output", "cpu")
@@ -97,20 +95,6 @@ class KeptResult:
         )
 
 
-_WORKER_ZYGOTE = None
-
-
-def _start_worker(sandbox, limits):
-    global _WORKER_ZYGOTE
-    _WORKER_ZYGOTE = Zygote(sandbox=sandbox, limits=limits)
-    _WORKER_ZYGOTE.__enter__()
-    atexit.register(_WORKER_ZYGOTE.__exit__, None, None, None)
-
-
-def _grade_in_worker(notebook, assignment, options):
-    return grade_notebook(notebook, assignment, zygote=_WORKER_ZYGOTE, **options)
-
-
 @contextlib.contextmanager
 def _environment_already_set(**values):
     """nbgrader's ``utils.setenv`` for threads: the values are set for the whole batch,
@@ -146,47 +130,15 @@ def _shared_process_state(root):
             os.environ["NBGRADER_EXECUTION"] = previous_env
 
 
-class GradingWorkers:
-    """Processes that grade notebooks, each with a zygote (and so sandboxes) of its own.
-
-    They get a notebook as nbgrader hands it to the checks and send back its
-    NotebookResult; they write nothing of the course.
-    """
-
-    def __init__(self, count, sandbox="auto", limits=None):
-        self._executor = ProcessPoolExecutor(
-            count,
-            mp_context=multiprocessing.get_context("spawn"),
-            initializer=_start_worker,
-            initargs=(sandbox, limits),
-        )
-
-    def grade(self, notebook, assignment, options):
-        return self._executor.submit(_grade_in_worker, notebook, assignment, options).result()
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self._executor.shutdown(wait=True, cancel_futures=True)
-
-
-# Folders of the grader left out of its hash: tools that take no part in grading, and
-# the hidden checks (each assignment's own are hashed on their own).
-_NOT_GRADING = ("mutation", "samples", "checks")
-
-
-def _hash_tree(digest, root, pattern="**/*", skip=()):
-    """Add every file under ``root`` (path and bytes, in sorted order) to ``digest``."""
-    root = Path(root)
-    for path in sorted(root.glob(pattern)):
-        relative = path.relative_to(root)
-        if not path.is_file() or any(part in skip for part in relative.parts):
-            continue
-        if "__pycache__" in relative.parts or path.suffix == ".pyc":
-            continue
-        digest.update(str(relative).encode() + b"\0")
-        digest.update(hashlib.sha256(path.read_bytes()).digest())
+def default_jobs():
+    """Submissions graded at a time by default: one per core this process may use, fewer
+    where memory is short (a worker with its zygote takes about 1 GiB)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        return max(1, cores or 1)
+    return max(1, min(cores or 1, memory // (2 * 1024**3)))
 
 
 def student_seed(batch_seed, student):
@@ -240,20 +192,9 @@ class Course:
         the source notebooks, the hidden checks and their drivers, the reference package
         (course_utils), the grader itself and the grading ``options`` (timeouts, limits,
         sandbox, an explicit seed)."""
-        digest = hashlib.sha256(b"grader-inputs-1\0")
-        _hash_tree(digest, self.root / "source" / assignment)
-        for name in (
-            f"test_{assignment}.py",
-            f"drivers/{assignment}.py",
-            "pytest.ini",
-            "conftest.py",
-        ):
-            path = self.checks_dir / name
-            digest.update(name.encode() + b"\0")
-            digest.update(path.read_bytes() if path.is_file() else b"(none)")
-        reference = Path(importlib.util.find_spec("course_utils").origin).parent
-        _hash_tree(digest, reference, "**/*.py")
-        _hash_tree(digest, Path(__file__).parent, "**/*.py", skip=_NOT_GRADING)
+        digest = hashlib.sha256(b"grader-inputs-2\0")
+        hash_tree(digest, self.root / "source" / assignment)
+        digest.update(environment_hash(assignment, self.checks_dir).encode())
         digest.update(json.dumps(options, sort_keys=True, default=repr).encode())
         return digest.hexdigest()
 
@@ -261,7 +202,7 @@ class Course:
         """Hash of everything ``student``'s grade depends on: their submitted files and
         :meth:`grader_hash`."""
         digest = hashlib.sha256(grader_hash.encode() + b"\0")
-        _hash_tree(digest, self.submission_dir(student, assignment))
+        hash_tree(digest, self.submission_dir(student, assignment))
         return digest.hexdigest()
 
     def kept_result(self, assignment, student, content_hash):
@@ -440,16 +381,20 @@ class Course:
         limits=None,
         regrade=False,
         jobs=1,
+        dask=None,
         **timeouts,
     ):
         """Grade every (or the named) student's submission; return their results.
 
         ``jobs`` submissions are graded at a time, each notebook in a worker process of
-        its own with its own zygote (:class:`GradingWorkers`); this process alone runs
-        nbgrader and writes the gradebook and the results, one submission at a time.
-        The scores are those of ``jobs=1``: each student's checks get the same inputs.
+        its own with its own zygote (:class:`~autograder.workers.GradingWorkers`), or,
+        with ``dask`` (a scheduler's address), on the workers of that Dask cluster
+        (:class:`~autograder.workers.DaskWorkers`; ``jobs=None`` then means one
+        submission per worker thread). This process alone runs nbgrader and writes the
+        gradebook and the results, one submission at a time. The scores are those of
+        ``jobs=1``: each student's checks get the same inputs wherever they run.
 
-        Student code runs in children of one :class:`Zygote`, each in a sandbox of its
+        Student code runs in children of a :class:`Zygote`, each in a sandbox of its
         own with ``limits`` (see :mod:`autograder.sandbox.isolate`) unless ``sandbox`` is
         ``"none"``. A submission whose earlier result still stands
         (:meth:`kept_result`) is not graded again unless ``regrade``; its result is a
@@ -458,6 +403,16 @@ class Course:
         """
         self.source_notebooks(assignment)  # fails early, naming the known assignments
         students = list(students) if students else self.students(assignment)
+        if not (jobs is None or (isinstance(jobs, int) and jobs >= 1)):
+            raise ValueError(f"Invalid jobs: {jobs!r} (jobs must be an integer >= 1)")
+        if jobs is None and dask is None:
+            jobs = default_jobs()
+        for student in students:
+            if not self.submission_dir(student, assignment).is_dir():
+                raise FileNotFoundError(
+                    f"no submission of {assignment} for student {student!r} in "
+                    f"{self.root / 'submitted'}"
+                )
         self.ensure_generated(assignment)
         options = {
             "seed": seed,
@@ -466,15 +421,7 @@ class Course:
             "timeouts": timeouts,
         }
         seed = secrets.randbits(63) if seed is None else seed
-        for student in students:
-            if not self.submission_dir(student, assignment).is_dir():
-                raise FileNotFoundError(
-                    f"no submission of {assignment} for student {student!r} in "
-                    f"{self.root / 'submitted'}"
-                )
         grader_hash = self.grader_hash(assignment, options)
-        if not (isinstance(jobs, int) and jobs >= 1):
-            raise ValueError(f"Invalid jobs: {jobs!r} (jobs must be an integer >= 1)")
         total, done = len(students), 0
         report_lock = threading.Lock()
 
@@ -498,18 +445,22 @@ class Course:
                     progress(result, time.perf_counter() - started, done, total)
             return result
 
-        with Zygote(sandbox=sandbox, limits=limits) as zygote:
-            zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
-            if jobs == 1 or len(students) <= 1:
-                return [grade_one(student, zygote=zygote) for student in students]
+        if dask is None:
+            with Zygote(sandbox=sandbox, limits=limits) as zygote:
+                zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
+                if jobs == 1 or len(students) <= 1:
+                    return [grade_one(student, zygote=zygote) for student in students]
+            workers = GradingWorkers(min(jobs, len(students)), sandbox, limits)
+        else:
+            workers = DaskWorkers(dask, assignment, self.checks_dir, sandbox, limits)
         gradebook_lock = threading.Lock()
 
         def grade_locked(student):
             with gradebook_lock:
                 return grade_one(student, workers=workers, gradebook_lock=gradebook_lock)
 
-        with GradingWorkers(min(jobs, len(students)), sandbox, limits) as workers:
-            with _shared_process_state(self.root), ThreadPoolExecutor(jobs) as threads:
+        with workers, _shared_process_state(self.root):
+            with ThreadPoolExecutor(max(1, min(jobs or workers.slots, len(students)))) as threads:
                 return list(threads.map(grade_locked, students))
 
     def load_results(self, assignment):

@@ -9,11 +9,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_fixtures import sample_course, samples_by_name
 
-from autograder import nbgrader_bridge
-from autograder.demo import make_course
 from autograder.grading import CHECKS_DIR
-from autograder.samples import build_submission, load_samples
 
 ASSIGNMENT = "02_batching"
 
@@ -27,22 +25,15 @@ def autograder(*args, cwd=None):
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A course directory outside the repository with four kinds of submission."""
-    course = make_course(tmp_path_factory.mktemp("course") / "elsewhere")
-    nbgrader_bridge.generate_assignment(course.root, ASSIGNMENT)
-    samples = {s.student: s for s in load_samples(ASSIGNMENT)}
-    bug = next(s for s in samples.values() if s.breaks)
-    source = nbformat.read(course.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
-    release = nbformat.read(course.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
-    submitted = course.root / "submitted"
-    for student, sample in (("ada", samples["reference"]), ("bob", bug)):
-        folder = submitted / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(build_submission(sample, release, source), folder / f"{ASSIGNMENT}.ipynb")
-    (submitted / "cy" / ASSIGNMENT).mkdir(parents=True)
-    (submitted / "cy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
-    (submitted / "dee" / ASSIGNMENT).mkdir(parents=True)
-    (submitted / "dee" / ASSIGNMENT / "Untitled.ipynb").write_text("{}")
-    (submitted / "eve" / ASSIGNMENT).mkdir(parents=True)
+    samples, bug = samples_by_name(ASSIGNMENT)
+    submissions = {
+        "ada": samples["reference"],
+        "bob": bug,
+        "cy": {f"{ASSIGNMENT}.ipynb": '{"cells": ['},
+        "dee": {"Untitled.ipynb": "{}"},
+        "eve": {},
+    }
+    course = sample_course(tmp_path_factory.mktemp("course") / "elsewhere", ASSIGNMENT, submissions)
     result = autograder("grade", ASSIGNMENT, "--course-dir", str(course.root))
     assert result.returncode == 0, result.stderr
     return course, bug, result.stdout

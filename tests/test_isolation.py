@@ -24,6 +24,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_fixtures import grade_command
 from hostile import ASSIGNMENT, SPECIAL_FILES, Targets, attackers, build_corpus
 
 from autograder import nbgrader_bridge
@@ -174,14 +175,9 @@ def _run_batch(base, mode):
     students = build_corpus(course.root, targets, reference, blank, source_path.read_text())
     before = _digest(unchanged)
 
-    argv = [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
+    argv = grade_command(
+        course.root,
         ASSIGNMENT,
-        "--course-dir",
-        str(course.root),
         "--seed",
         "7",
         "--notebook-budget",
@@ -190,7 +186,7 @@ def _run_batch(base, mode):
         "20",
         "--check-timeout",
         "10",
-    ]
+    )
     if user is not None:
         home = base / "home"
         home.mkdir()

@@ -9,48 +9,27 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 
 import nbformat
 import pytest
+from course_fixtures import (
+    assert_gradebook_agrees,
+    grade_command,
+    progress_lines,
+    run_grade,
+    sample_course,
+    samples_by_name,
+)
 
-from autograder import nbgrader_bridge
 from autograder.course import Course
-from autograder.demo import make_course
 from autograder.grading import CHECKS_DIR
-from autograder.samples import build_submission, load_samples
 
 ASSIGNMENT = "02_batching"
 STUDENTS = ("ada", "bob", "cy")
 
 
-def grade_command(root, *extra):
-    return [
-        sys.executable,
-        "-m",
-        "autograder",
-        "grade",
-        ASSIGNMENT,
-        "--course-dir",
-        str(root),
-        *extra,
-    ]
-
-
 def grade(root, *extra):
-    result = subprocess.run(grade_command(root, *extra), capture_output=True, text=True)
-    assert result.returncode == 0, result.stdout + result.stderr
-    return result.stdout
-
-
-def progress_lines(output):
-    """``{student: line}`` of the per-submission lines of a grade run."""
-    lines = {}
-    for line in output.splitlines():
-        parts = line.split()
-        if len(parts) > 1 and parts[0].startswith("[") and "/" in parts[0]:
-            lines[parts[1]] = line
-    return lines
+    return run_grade(root, ASSIGNMENT, *extra)
 
 
 def results(root):
@@ -58,29 +37,15 @@ def results(root):
     return {s: json.loads((folder / f"{s}.json").read_text()) for s in STUDENTS}
 
 
-def assert_gradebook_agrees(root):
-    for student, result in results(root).items():
-        scores = nbgrader_bridge.gradebook_scores(root, ASSIGNMENT, student)
-        assert scores is not None, student
-        total = sum(score for score, _ in scores.values())
-        assert total == pytest.approx(result["score"]), (student, scores, result["score"])
-
-
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    course = make_course(tmp_path_factory.mktemp("resume") / "course")
-    nbgrader_bridge.generate_assignment(course.root, ASSIGNMENT)
-    samples = {s.student: s for s in load_samples(ASSIGNMENT)}
-    bug = next(s for s in samples.values() if s.breaks)
-    source = nbformat.read(course.root / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
-    release = nbformat.read(course.root / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
-    submitted = course.root / "submitted"
-    for student, sample in (("ada", samples["reference"]), ("bob", bug)):
-        folder = submitted / student / ASSIGNMENT
-        folder.mkdir(parents=True)
-        nbformat.write(build_submission(sample, release, source), folder / f"{ASSIGNMENT}.ipynb")
-    (submitted / "cy" / ASSIGNMENT).mkdir(parents=True)
-    (submitted / "cy" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb").write_text('{"cells": [')
+    samples, bug = samples_by_name(ASSIGNMENT)
+    submissions = {
+        "ada": samples["reference"],
+        "bob": bug,
+        "cy": {f"{ASSIGNMENT}.ipynb": '{"cells": ['},
+    }
+    course = sample_course(tmp_path_factory.mktemp("resume") / "course", ASSIGNMENT, submissions)
     first = grade(course.root)
     return course, first
 
@@ -100,7 +65,7 @@ def test_a_rerun_keeps_every_unchanged_submission(course):
         s: (course_.root / "grading" / ASSIGNMENT / f"{s}.json").read_bytes() for s in STUDENTS
     }
     assert after == before
-    assert_gradebook_agrees(course_.root)
+    assert_gradebook_agrees(course_.root, ASSIGNMENT, results(course_.root))
 
 
 def test_a_changed_submission_is_graded_again_and_only_it(course):
@@ -112,7 +77,7 @@ def test_a_changed_submission_is_graded_again_and_only_it(course):
     lines = progress_lines(grade(course_.root))
     assert "kept" in lines["ada"] and "kept" in lines["cy"]
     assert "kept" not in lines["bob"] and "graded" in lines["bob"]
-    assert_gradebook_agrees(course_.root)
+    assert_gradebook_agrees(course_.root, ASSIGNMENT, results(course_.root))
 
 
 def test_regrade_grades_everything(course):
@@ -127,7 +92,7 @@ def test_a_killed_batch_resumes_where_it_stopped(course):
     for student in STUDENTS:
         (course_.root / "grading" / ASSIGNMENT / f"{student}.json").unlink()
     batch = subprocess.Popen(
-        grade_command(course_.root),
+        grade_command(course_.root, ASSIGNMENT),
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -146,7 +111,7 @@ def test_a_killed_batch_resumes_where_it_stopped(course):
     lines = progress_lines(grade(course_.root))
     assert "kept" in lines["ada"]
     assert "kept" not in lines["bob"] and "kept" not in lines["cy"]
-    assert_gradebook_agrees(course_.root)
+    assert_gradebook_agrees(course_.root, ASSIGNMENT, results(course_.root))
     final = results(course_.root)
     assert final["ada"]["score"] == final["ada"]["max_score"]
     assert final["cy"]["status"] == "invalid-notebook"
