@@ -37,15 +37,22 @@ DYNAMIC = {"__import__": "__import__()", "importlib": "importlib", "modules": "s
 RULE_NAME = "answer_imports"
 
 
-def allowed_imports(check_module_path):
-    """The ``ANSWER_IMPORTS`` tuple of a check module, or None when it states no rule."""
-    tree = ast.parse(Path(check_module_path).read_text(encoding="utf-8"))
+def module_literal(module_path, name):
+    """The value of the top-level ``name = <literal>`` of a Python file (read, never
+    imported), or None when the file does not assign it."""
+    tree = ast.parse(Path(module_path).read_text(encoding="utf-8"))
     for node in tree.body:
         if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == "ANSWER_IMPORTS" for t in node.targets
+            isinstance(t, ast.Name) and t.id == name for t in node.targets
         ):
-            return tuple(ast.literal_eval(node.value))
+            return ast.literal_eval(node.value)
     return None
+
+
+def allowed_imports(check_module_path):
+    """The ``ANSWER_IMPORTS`` tuple of a check module, or None when it states no rule."""
+    allowed = module_literal(check_module_path, "ANSWER_IMPORTS")
+    return None if allowed is None else tuple(allowed)
 
 
 def describe(allowed):

@@ -3,10 +3,10 @@
 import argparse
 import json
 import sys
+from dataclasses import asdict
 from pathlib import Path
 
-from autograder import nbgrader_bridge, reports
-from autograder.course import Course
+from autograder import reports
 from autograder.grading import CHECKS_DIR, grade_notebook
 from autograder.notebook import SubmissionError, hand_graded_points, read_notebook, task_points
 from autograder.sandbox.runner import MIB, NO_SANDBOX_WARNING, Limits, SandboxUnavailable
@@ -29,6 +29,8 @@ def _limits(args):
 
 
 def _course(args):
+    from autograder.course import Course  # imports nbgrader, which check does not need
+
     return Course(args.course_dir)
 
 
@@ -113,6 +115,8 @@ def cmd_report(args):
 
 
 def cmd_feedback(args):
+    from autograder import nbgrader_bridge
+
     course = _course(args)
     html = nbgrader_bridge.generate_feedback(course.root, args.assignment)
     written = reports.write_feedback_files(course, args.assignment)
@@ -152,9 +156,15 @@ def cmd_check(args):
         file=sys.stderr if args.json else sys.stdout,  # --json: stdout holds the JSON only
         flush=True,
     )
+    out = sys.stdout  # the checks run with stdout captured
+
+    def print_task(task):
+        print("\n".join(reports.task_lines(asdict(task))) + "\n", file=out, flush=True)
+
     result = grade_notebook(
         notebook,
         assignment,
+        on_task=None if args.json else print_task,
         seed=args.seed,
         cell_timeout=args.cell_timeout,
         check_timeout=args.check_timeout,
@@ -175,7 +185,7 @@ def cmd_check(args):
     if args.json:
         print(json.dumps(summary, indent=1))
     else:
-        print(reports.feedback_text(summary))
+        print(reports.feedback_text(summary, tasks=False))
     return 0 if result.score == result.max_score else 1
 
 

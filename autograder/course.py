@@ -30,7 +30,13 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from autograder import nbgrader_bridge
-from autograder.grading import CHECKS_DIR, NotebookResult, TaskResult, grade_notebook
+from autograder.grading import (
+    CHECKS_DIR,
+    NotebookResult,
+    TaskResult,
+    child_preload,
+    grade_notebook,
+)
 from autograder.notebook import SubmissionError, read_notebook, task_points
 from autograder.sandbox.runner import SandboxUnavailable, Zygote
 from autograder.workers import DaskWorkers, GradingWorkers, environment_hash, hash_tree
@@ -446,11 +452,12 @@ class Course:
             return result
 
         if dask is None:
-            with Zygote(sandbox=sandbox, limits=limits) as zygote:
+            preload = child_preload(assignment, self.checks_dir)
+            with Zygote(sandbox=sandbox, limits=limits, preload=preload) as zygote:
                 zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
                 if jobs == 1 or len(students) <= 1:
                     return [grade_one(student, zygote=zygote) for student in students]
-            workers = GradingWorkers(min(jobs, len(students)), sandbox, limits)
+            workers = GradingWorkers(min(jobs, len(students)), sandbox, limits, preload)
         else:
             workers = DaskWorkers(dask, assignment, self.checks_dir, sandbox, limits)
         gradebook_lock = threading.Lock()

@@ -13,12 +13,16 @@ Pipeline for one notebook (each step one function below):
    only when all its checks pass.
 """
 
+import ast
+import contextlib
+import importlib
 import importlib.util
 import io
 import re
 import secrets
 import time
 import zlib
+from collections import Counter
 from contextlib import redirect_stderr, redirect_stdout
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -30,6 +34,7 @@ from autograder import answer_rules
 from autograder.checking import CheckFailed
 from autograder.notebook import CodeCell, cells_to_run, task_points
 from autograder.sandbox.runner import (
+    PRELOAD,
     ChildDied,
     StudentCodeError,
     Zygote,
@@ -165,13 +170,15 @@ class Student:
             self.cell_results.append(self._exec_first_time(cell))
         return self.cell_results
 
+    def start_zygote(self):
+        """Start this student's own zygote, if it has none yet; it imports in the
+        background until the first child is needed."""
+        if self._zygote is None and self._own_zygote is None:
+            self._own_zygote = Zygote(**self._process_options)
+
     def _start(self):
-        zygote = self._zygote
-        if zygote is None:
-            if self._own_zygote is None:
-                self._own_zygote = Zygote(**self._process_options)
-            zygote = self._own_zygote
-        self._process = zygote.spawn()
+        self.start_zygote()
+        self._process = (self._zygote or self._own_zygote).spawn()
 
     def _exec_first_time(self, cell):
         timeout = self.cell_timeout
@@ -335,10 +342,12 @@ class Student:
 class _ChecksPlugin:
     """pytest plugin giving hidden checks their fixtures and collecting their outcomes."""
 
-    def __init__(self, student, seed, tasks=None):
+    def __init__(self, student, seed, tasks=None, on_result=None):
         self._student = student
         self._seed = seed
         self._tasks = None if tasks is None else set(tasks)
+        self._on_result = on_result
+        self._left = Counter()  # per task, the checks not yet run
         self.results = []
         self.collection_errors = []
 
@@ -353,16 +362,20 @@ class _ChecksPlugin:
     def rng(self, request):
         return np.random.default_rng([self._seed, zlib.crc32(request.node.nodeid.encode())])
 
+    @staticmethod
+    def _task_of(item):
+        marker = item.get_closest_marker("task")
+        return marker.args[0] if marker else ""
+
     def pytest_collection_modifyitems(self, config, items):
-        if self._tasks is None:
-            return
-        keep, drop = [], []
-        for item in items:
-            marker = item.get_closest_marker("task")
-            (keep if marker and marker.args[0] in self._tasks else drop).append(item)
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-            items[:] = keep
+        if self._tasks is not None:
+            keep, drop = [], []
+            for item in items:
+                (keep if self._task_of(item) in self._tasks else drop).append(item)
+            if drop:
+                config.hook.pytest_deselected(items=drop)
+                items[:] = keep
+        self._left = Counter(self._task_of(item) for item in items)
 
     def pytest_collectreport(self, report):
         if report.failed:
@@ -382,15 +395,17 @@ class _ChecksPlugin:
                     message = str(exc)
                 else:
                     message = f"your answer had an unexpected form ({type(exc).__name__}: {exc})"
-            self.results.append(
-                CheckResult(
-                    task=marker.args[0] if marker else "",
-                    name=item.name,
-                    description=doc,
-                    passed=report.passed,
-                    message=message,
-                )
+            result = CheckResult(
+                task=marker.args[0] if marker else "",
+                name=item.name,
+                description=doc,
+                passed=report.passed,
+                message=message,
             )
+            self.results.append(result)
+            self._left[result.task] -= 1
+            if self._on_result is not None:
+                self._on_result(result, self._left[result.task])
 
 
 _UNUSED_PYTEST_PLUGINS = (
@@ -413,11 +428,13 @@ _UNUSED_PYTEST_PLUGINS = (
 )
 
 
-def run_checks(assignment, student, seed, checks_dir=CHECKS_DIR, tasks=None):
+def run_checks(assignment, student, seed, checks_dir=CHECKS_DIR, tasks=None, on_result=None):
     """Run the hidden checks of ``assignment`` against ``student``; return CheckResults.
 
-    ``tasks`` (task ids) runs only the checks of those tasks (mutation testing)."""
-    plugin = _ChecksPlugin(student, seed, tasks)
+    ``tasks`` (task ids) runs only the checks of those tasks (mutation testing).
+    ``on_result(check, left)`` is called as each check finishes, with the number of its
+    task's checks still to run."""
+    plugin = _ChecksPlugin(student, seed, tasks, on_result)
     args = [
         str(checks_module(assignment, checks_dir)),
         "-c",
@@ -476,6 +493,32 @@ def score_tasks(points, checks):
     return tasks
 
 
+def warm_imports(assignment, checks_dir=CHECKS_DIR):
+    """Import what the check module of ``assignment`` imports at its top (torch, the
+    reference package), so that the grader does it while a new zygote imports, not
+    after. A module that cannot be imported is left to the checks to report."""
+    tree = ast.parse(checks_module(assignment, checks_dir).read_text(encoding="utf-8"))
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names = [node.module]
+        else:
+            continue
+        for name in names:
+            with contextlib.suppress(Exception):
+                importlib.import_module(name)
+
+
+def child_preload(assignment, checks_dir=CHECKS_DIR):
+    """Modules the zygote imports before forking the children that run ``assignment``:
+    :data:`~autograder.sandbox.runner.PRELOAD` and the check module's ``CHILD_PRELOAD``
+    (what its drivers would otherwise import in every child, e.g. ``torch._dynamo``,
+    which torch imports on the first operation on the meta device: 2 s on 2 cores)."""
+    extra = answer_rules.module_literal(checks_module(assignment, checks_dir), "CHILD_PRELOAD")
+    return (*PRELOAD, *(extra or ()))
+
+
 def grade_notebook(
     notebook,
     assignment,
@@ -489,6 +532,7 @@ def grade_notebook(
     sandbox="auto",
     limits=None,
     tasks=None,
+    on_task=None,
 ):
     """Grade a parsed notebook against the hidden checks of ``assignment``.
 
@@ -496,6 +540,8 @@ def grade_notebook(
     batch is graded; otherwise a zygote of its own is made with ``sandbox`` (``"auto"``
     or ``"none"``) and ``limits`` (:class:`autograder.sandbox.runner.Limits`).
     ``tasks`` (task ids) runs only those tasks' checks; the others score nothing.
+    ``on_task(task_result)`` is called with each task's final result as soon as its last
+    check has run (the self-check prints it), and for the tasks left at the end.
     """
     seed = secrets.randbits(63) if seed is None else seed
     student = Student(
@@ -503,18 +549,37 @@ def grade_notebook(
         cell_timeout=cell_timeout,
         check_timeout=check_timeout,
         notebook_budget=notebook_budget,
-        process_options={"sandbox": sandbox, "limits": limits},
+        process_options={
+            "sandbox": sandbox,
+            "limits": limits,
+            "preload": child_preload(assignment, checks_dir),
+        },
         zygote=zygote,
     )
+    points = task_points(notebook)
+    rules = rule_checks(notebook, assignment, checks_dir)  # read from the text: known first
+    done, reported = [], set()
+
+    def check_finished(check, left):
+        done.append(check)
+        if left == 0 and check.task in points and on_task is not None:
+            mine = [c for c in done + rules if c.task == check.task]
+            on_task(score_tasks({check.task: points[check.task]}, mine)[check.task])
+            reported.add(check.task)
+
     try:
+        student.start_zygote()
+        warm_imports(assignment, checks_dir)
         cells = student.prepare()
-        checks = run_checks(assignment, student, seed, checks_dir, tasks)
+        checks = run_checks(assignment, student, seed, checks_dir, tasks, check_finished)
     finally:
         student.close()
-    checks += rule_checks(notebook, assignment, checks_dir)
-    return NotebookResult(
-        "graded", seed=seed, cells=cells, tasks=score_tasks(task_points(notebook), checks)
-    )
+    scored = score_tasks(points, checks + rules)
+    if on_task is not None:
+        for task_id, task in scored.items():
+            if task_id not in reported:
+                on_task(task)
+    return NotebookResult("graded", seed=seed, cells=cells, tasks=scored)
 
 
 def reference_student(assignment, checks_dir=CHECKS_DIR):
@@ -539,6 +604,7 @@ __all__ = [
     "NotebookResult",
     "Student",
     "TaskResult",
+    "child_preload",
     "grade_notebook",
     "reference_student",
     "run_checks",

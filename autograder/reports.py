@@ -6,11 +6,11 @@ formgrader count); statuses and check messages come from our grading results.
 
 import csv
 
-from autograder import nbgrader_bridge
-
 
 def report_rows(course, assignment):
     """One dict per student: student_id, assignment, score, max_score, status, task ids."""
+    from autograder import nbgrader_bridge  # nbgrader takes seconds to import; check needs none
+
     tasks = course.task_points(assignment)
     rows = []
     for result in course.load_results(assignment):
@@ -64,8 +64,24 @@ def format_table(rows, task_ids):
     return "\n".join(line.rstrip() for line in lines)
 
 
-def feedback_text(result):
-    """Feedback for one student: per task, the points, what was checked and what differed."""
+def task_lines(task, graded=True):
+    """The feedback of one task (a TaskResult's dict): its points, each check, and what
+    differed."""
+    lines = [f"Task {task['task']}: {task['score']:g} of {task['points']:g} points"]
+    for check in task["checks"]:
+        mark = "passed" if check["passed"] else "FAILED"
+        lines.append(f"  [{mark}] {check['description']}")
+        if check["message"]:
+            lines.append(f"      {check['message']}")
+    if not task["checks"] and graded:
+        lines.append("  no hidden check covers this task")
+    return lines
+
+
+def feedback_text(result, tasks=True):
+    """Feedback for one student: per task, the points, what was checked and what differed.
+
+    ``tasks=False`` leaves the tasks out (the self-check has printed them as they ran)."""
     lines = [
         f"Assignment {result['assignment']}: {result['score']:g} of {result['max_score']:g} points",
     ]
@@ -83,16 +99,9 @@ def feedback_text(result):
         for cell in notebook.get("cells", []):
             if cell["status"] != "ok":
                 lines.append(f"Cell {cell['cell_id']} ({cell['status']}): {cell['message']}")
-        for task in notebook["tasks"].values():
+        for task in notebook["tasks"].values() if tasks else ():
             lines.append("")
-            lines.append(f"Task {task['task']}: {task['score']:g} of {task['points']:g} points")
-            for check in task["checks"]:
-                mark = "passed" if check["passed"] else "FAILED"
-                lines.append(f"  [{mark}] {check['description']}")
-                if check["message"]:
-                    lines.append(f"      {check['message']}")
-            if not task["checks"] and notebook["status"] == "graded":
-                lines.append("  no hidden check covers this task")
+            lines.extend(task_lines(task, notebook["status"] == "graded"))
     hand = result.get("hand_graded") or {}
     if hand:
         lines.append("")

@@ -26,8 +26,8 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from autograder.grading import CHECKS_DIR, grade_notebook
-from autograder.sandbox.runner import Zygote
+from autograder.grading import CHECKS_DIR, child_preload, grade_notebook
+from autograder.sandbox.runner import PRELOAD, Zygote
 
 # Folders of the grader left out of its hash: tools that take no part in grading, and
 # the hidden checks (each assignment's own are hashed on their own).
@@ -72,9 +72,9 @@ def environment_hash(assignment, checks_dir=CHECKS_DIR):
 _WORKER_ZYGOTE = None
 
 
-def _start_worker(sandbox, limits):
+def _start_worker(sandbox, limits, preload):
     global _WORKER_ZYGOTE
-    _WORKER_ZYGOTE = Zygote(sandbox=sandbox, limits=limits)
+    _WORKER_ZYGOTE = Zygote(sandbox=sandbox, limits=limits, preload=preload)
     _WORKER_ZYGOTE.__enter__()
     atexit.register(_WORKER_ZYGOTE.__exit__, None, None, None)
 
@@ -87,13 +87,13 @@ class GradingWorkers:
     """``count`` processes on this machine, each with a zygote (and so sandboxes) of its
     own."""
 
-    def __init__(self, count, sandbox="auto", limits=None):
+    def __init__(self, count, sandbox="auto", limits=None, preload=PRELOAD):
         self.slots = count
         self._executor = ProcessPoolExecutor(
             count,
             mp_context=multiprocessing.get_context("spawn"),
             initializer=_start_worker,
-            initargs=(sandbox, limits),
+            initargs=(sandbox, limits, preload),
         )
 
     def grade(self, notebook, assignment, options):
@@ -126,14 +126,15 @@ def _close_dask_zygotes():
             zygote.__exit__(None, None, None)
 
 
-def _dask_zygote(sandbox, limits):
-    key = (threading.get_ident(), sandbox, repr(limits))
+def _dask_zygote(sandbox, limits, preload):
+    key = (threading.get_ident(), sandbox, repr(limits), preload)
     with _DASK_LOCK:
         zygote = _DASK_ZYGOTES.get(key)
         if zygote is None:
             if not _DASK_ZYGOTES:
                 atexit.register(_close_dask_zygotes)
-            zygote = _DASK_ZYGOTES[key] = Zygote(sandbox=sandbox, limits=limits).__enter__()
+            zygote = Zygote(sandbox=sandbox, limits=limits, preload=preload)
+            _DASK_ZYGOTES[key] = zygote.__enter__()
     return zygote
 
 
@@ -160,7 +161,7 @@ def grade_on_dask_worker(notebook, assignment, options, sandbox, limits, expecte
             "that submitted the batch: install the same course version on every worker "
             "and restart the workers (a running worker keeps the code it imported)"
         )
-    zygote = _dask_zygote(sandbox, limits)
+    zygote = _dask_zygote(sandbox, limits, child_preload(assignment, checks_dir))
     return grade_notebook(notebook, assignment, zygote=zygote, checks_dir=checks_dir, **options)
 
 

@@ -1,11 +1,17 @@
-"""Grading speed: ``python -m autograder grade`` against plain ``nbgrader autograde``.
+"""Grading speed: ``python -m autograder grade`` against plain ``nbgrader autograde``,
+and the self-check's latency against importing the libraries it needs.
 
-Builds three identical scratch courses holding N submissions of one assignment (the
-bundled samples, cycled: the reference and the plausible bugs), grades them from the
-command line with our grader (each submission in its own sandbox, the default), with
-our grader and ``--sandbox none`` (the cost of the isolation), and with nbgrader, and
-prints wall times, the ratios and whether the scores agree. Every run includes its
-start-up, as an instructor would see it.
+Builds identical scratch courses holding N submissions of one assignment (the bundled
+samples, cycled: the reference and the plausible bugs) and grades them from the command
+line: with nbgrader; with our grader and ``--jobs 1``, ``--jobs 2`` and ``--dask`` on a
+local cluster of two single-thread worker processes (started before the clock starts,
+as an existing cluster would be); and with ``--jobs 1 --sandbox none`` (the cost of the
+isolation). Each prints as seconds per submission and as a ratio against nbgrader, and
+the scores of every configuration are compared. Every run includes its start-up, as an
+instructor would see it.
+
+Then ``python -m autograder check`` of a correct notebook against ``python -c "import
+torch, numpy, matplotlib.pyplot"``, alternated, median of ``--repeats`` runs of each.
 
     python benchmarks/bench_grading.py [--assignment 02_batching] [--submissions 20]
 
@@ -17,6 +23,7 @@ lists both.
 
 import argparse
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,49 +75,92 @@ def timed(command, cwd):
     started = time.perf_counter()
     result = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
-    if result.returncode != 0:
+    if result.returncode not in (0, 1):  # check exits 1 when a task lost points
         print(result.stdout[-3000:], result.stderr[-3000:], file=sys.stderr)
     return elapsed
+
+
+def check_latency(assignment, notebook, repeats):
+    """Median seconds of ``autograder check`` and of importing its libraries."""
+    check = [sys.executable, "-m", "autograder", "check", str(notebook)]
+    imports = [sys.executable, "-c", "import torch, numpy, matplotlib.pyplot"]
+    checks, baseline = [], []
+    for _ in range(repeats):
+        baseline.append(timed(imports, REPO))
+        checks.append(timed(check, REPO))
+    return statistics.median(checks), statistics.median(baseline)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="02_batching")
     parser.add_argument("--submissions", type=int, default=20)
+    parser.add_argument("--repeats", type=int, default=5, help="runs of each latency probe")
     args = parser.parse_args()
+    n = args.submissions
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
-        ours_dir, theirs_dir = Path(scratch) / "ours", Path(scratch) / "nbgrader"
-        bare_dir = Path(scratch) / "unsandboxed"
-        _, students = build(ours_dir, args.assignment, args.submissions)
-        build(theirs_dir, args.assignment, args.submissions)
-        build(bare_dir, args.assignment, args.submissions)
-        print(f"{args.submissions} submissions of {args.assignment}, {os.cpu_count()} CPU cores")
-        grade = [sys.executable, "-m", "autograder", "grade", args.assignment, "--course-dir"]
-        ours = timed([*grade, str(ours_dir)], REPO)
-        print(f"python -m autograder grade: {ours:7.1f} s ({ours / args.submissions:.2f} s each)")
-        bare = timed([*grade, str(bare_dir), "--sandbox", "none"], REPO)
-        print(
-            f"  ... with --sandbox none:  {bare:7.1f} s ({bare / args.submissions:.2f} s each); "
-            f"the isolation costs {(ours - bare) / args.submissions * 1000:+.0f} ms per "
-            f"submission ({ours / bare:.2f}x)"
-        )
+        scratch = Path(scratch)
+        print(f"{n} submissions of {args.assignment}, {os.cpu_count()} CPU cores")
+        theirs_dir = scratch / "nbgrader"
+        _, students = build(theirs_dir, args.assignment, n)
         theirs = timed(
             [sys.executable, "-m", "nbgrader", "autograde", args.assignment, "--force"], theirs_dir
         )
-        print(
-            f"nbgrader autograde:         {theirs:7.1f} s ({theirs / args.submissions:.2f} s each)"
-        )
-        print(f"speed-up: {theirs / ours:.1f}x")
-        ours_scores = scores(ours_dir, args.assignment, students)
-        bare_scores = scores(bare_dir, args.assignment, students)
-        print(f"sandboxed and unsandboxed scores identical: {ours_scores == bare_scores}")
-        theirs_scores = scores(theirs_dir, args.assignment, students)
+        print(f"{'nbgrader autograde':<34} {theirs:7.1f} s  {theirs / n:5.2f} s each")
+        grade = [sys.executable, "-m", "autograder", "grade", args.assignment, "--course-dir"]
+        runs = {
+            "--jobs 1": ["--jobs", "1"],
+            "--jobs 2": ["--jobs", "2"],
+            "--dask (local, 2 workers)": None,
+            "--jobs 1 --sandbox none": ["--jobs", "1", "--sandbox", "none"],
+        }
+        all_scores, times = {"nbgrader": scores(theirs_dir, args.assignment, students)}, {}
+        for name, extra in runs.items():
+            course_dir = scratch / f"ours-{len(times)}"
+            build(course_dir, args.assignment, n)
+            if extra is None:
+                from distributed import LocalCluster
+
+                with LocalCluster(
+                    n_workers=2,
+                    threads_per_worker=1,
+                    host="127.0.0.1",
+                    dashboard_address=None,
+                ) as cluster:
+                    seconds = timed(
+                        [*grade, str(course_dir), "--dask", cluster.scheduler_address], REPO
+                    )
+            else:
+                seconds = timed([*grade, str(course_dir), *extra], REPO)
+            times[name] = seconds
+            all_scores[name] = scores(course_dir, args.assignment, students)
+            print(
+                f"{'autograder grade ' + name:<34} {seconds:7.1f} s  {seconds / n:5.2f} s each  "
+                f"{theirs / seconds:5.1f}x faster than nbgrader"
+            )
+        isolation = times["--jobs 1"] - times["--jobs 1 --sandbox none"]
+        print(f"the isolation costs {isolation / n * 1000:+.0f} ms per submission (--jobs 1)")
+        ours = {k: v for k, v in all_scores.items() if k != "nbgrader"}
+        agree = len({repr(v) for v in ours.values()}) == 1
+        print(f"our scores identical in every configuration: {agree}")
         print(f"\n{'student':<40} {'ours':>6} {'nbgrader':>9}")
         for student in students:
-            print(f"{student:<40} {ours_scores[student]:>6g} {theirs_scores[student]:>9g}")
+            print(
+                f"{student:<40} {ours['--jobs 1'][student]:>6g} "
+                f"{all_scores['nbgrader'][student]:>9g}"
+            )
         honest = [s for s in students if s.endswith("-reference")]
-        same = all(ours_scores[s] == theirs_scores[s] for s in honest)
-        print(f"\nscores identical on the {len(honest)} correct submissions: {same}")
+        same = all(ours["--jobs 1"][s] == all_scores["nbgrader"][s] for s in honest)
+        print(f"\nscores identical to nbgrader's on the {len(honest)} correct submissions: {same}")
+
+        folder = scratch / "ours-0" / "submitted" / honest[0] / args.assignment
+        correct = sorted(folder.glob("*.ipynb"))[0]
+        check, imports = check_latency(args.assignment, correct, args.repeats)
+        print(
+            f"\nautograder check of a correct notebook: {check:.2f} s; "
+            f"python -c 'import torch, numpy, matplotlib.pyplot': {imports:.2f} s; "
+            f"ratio {check / imports:.2f}x (goal <= 2x, 1.5x), median of {args.repeats}"
+        )
 
 
 if __name__ == "__main__":

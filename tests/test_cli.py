@@ -127,6 +127,22 @@ def test_check_shows_its_seed_and_json_output_is_json_only(course):
     summary = json.loads(as_json.stdout)  # nothing but the JSON on stdout
     assert summary["notebooks"]["notebook"]["seed"] == 4242
     assert summary["score"] < summary["max_score"]
+    # each task is printed once, as its checks finish, before the total; the same seed
+    # gives the same result as the JSON's
+    tasks = summary["notebooks"]["notebook"]["tasks"]
+    after_heading = plain.stdout.split("\n", 1)[1]
+    blocks = [b for b in after_heading.split("\n\n") if b.startswith("Task ")]
+    printed = {block.split(":")[0].removeprefix("Task "): block for block in blocks}
+    assert len(blocks) == len(printed) == len(tasks)
+    for task_id, task in tasks.items():
+        assert printed[task_id].startswith(
+            f"Task {task_id}: {task['score']:g} of {task['points']:g} points"
+        )
+        assert printed[task_id].count("[passed]") + printed[task_id].count("[FAILED]") == len(
+            task["checks"]
+        )
+    total = plain.stdout.index(f"Assignment {ASSIGNMENT}: {summary['score']:g} of")
+    assert all(plain.stdout.index(block) < total for block in blocks)
 
 
 def test_clear_errors_for_wrong_arguments(course, tmp_path):
