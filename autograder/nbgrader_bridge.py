@@ -8,10 +8,12 @@ notebook with the hidden checks and writes each task's verdict into the task's t
 as an output that nbgrader reads: an error output for a failed task (0 points), a plain
 output otherwise (full points). The pipeline after it is nbgrader's own.
 
-Autograde pipeline, in order: nbgrader's sanitize preprocessors (with
-:class:`SanitizeGradeCells` in place of ``DeduplicateIds``), then
-``TrustedChecks, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-AssignLatePenalties, CheckCellMetadata``.
+Both pipelines are nbgrader's own (or those the course's ``nbgrader_config.py`` sets),
+with one preprocessor replaced in each (:func:`replace_preprocessor`): sanitizing has
+:class:`SanitizeGradeCells` in place of ``DeduplicateIds``, autograding has
+:class:`TrustedChecks` in place of ``Execute`` (nbgrader 0.9.6: ``TrustedChecks,
+IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
+AssignLatePenalties, CheckCellMetadata``).
 """
 
 import logging
@@ -21,21 +23,14 @@ import warnings
 from pathlib import Path
 
 import nbformat
-from nbconvert.preprocessors import ClearMetadataPreprocessor
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.apps import NbGraderAPI
 from nbgrader.converters import Autograde
 from nbgrader.coursedir import CourseDirectory
 from nbgrader.preprocessors import (
-    AssignLatePenalties,
-    CheckCellMetadata,
-    ClearOutput,
     DeduplicateIds,
-    LimitOutput,
+    Execute,
     NbGraderPreprocessor,
-    OverwriteCells,
-    OverwriteKernelspec,
-    SaveAutoGrades,
 )
 from nbgrader.utils import capture_log, temp_attrs
 from sqlalchemy.exc import SAWarning
@@ -172,6 +167,27 @@ class TrustedChecks(NbGraderPreprocessor):
         return nb, resources
 
 
+def replace_preprocessor(pipeline, old, new):
+    """``pipeline`` (nbgrader's own list, or the course's configured one) with ``new`` in
+    place of ``old``; ``old`` may be given there as the class, an instance or its import
+    path. Everything else stays as nbgrader (or the instructor) set it."""
+
+    def is_old(entry):
+        if isinstance(entry, str):
+            return entry in (old.__name__, f"{old.__module__}.{old.__name__}") or (
+                entry.rsplit(".", 1)[-1] == old.__name__ and entry.startswith("nbgrader.")
+            )
+        return entry is old or isinstance(entry, old)
+
+    found = [i for i, entry in enumerate(pipeline) if is_old(entry)]
+    if len(found) != 1:
+        raise ValueError(
+            f"nbgrader's autograde pipeline should hold {old.__name__} once, which the grader "
+            f"replaces; the course's nbgrader_config.py sets it to {list(pipeline)!r}"
+        )
+    return [new if i == found[0] else entry for i, entry in enumerate(pipeline)]
+
+
 def autograde(course_dir, assignment, student, grade):
     """Run nbgrader's autograde converter for one student with :class:`TrustedChecks`.
 
@@ -185,21 +201,14 @@ def autograde(course_dir, assignment, student, grade):
     with temp_attrs(coursedir, assignment_id=assignment, student_id=student):
         converter = Autograde(coursedir=coursedir, config=config)
         converter.force = True
-        converter.sanitize_preprocessors = [
-            ClearOutput,
+        converter.sanitize_preprocessors = replace_preprocessor(
+            converter.sanitize_preprocessors,
+            DeduplicateIds,
             SanitizeGradeCells(source_grade_ids(coursedir, assignment)),
-            OverwriteKernelspec,
-            OverwriteCells,
-            CheckCellMetadata,
-        ]
-        converter.autograde_preprocessors = [
-            TrustedChecks(grade),
-            ClearMetadataPreprocessor,
-            LimitOutput,
-            SaveAutoGrades,
-            AssignLatePenalties,
-            CheckCellMetadata,
-        ]
+        )
+        converter.autograde_preprocessors = replace_preprocessor(
+            converter.autograde_preprocessors, Execute, TrustedChecks(grade)
+        )
         converter.log.setLevel(logging.WARNING)
         with warnings.catch_warnings():
             # nbgrader's session handling warns about objects it adds itself

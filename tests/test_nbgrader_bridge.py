@@ -1,0 +1,31 @@
+"""The autograde pipeline is nbgrader's own, with Execute (and DeduplicateIds) replaced."""
+
+import pytest
+from nbgrader.converters import Autograde
+from nbgrader.preprocessors import DeduplicateIds, Execute, IgnorePattern
+
+from autograder.nbgrader_bridge import SanitizeGradeCells, TrustedChecks, replace_preprocessor
+
+
+def test_the_default_pipelines_are_nbgraders_with_one_replacement_each():
+    autograde = Autograde.class_traits()["autograde_preprocessors"].default()
+    sanitize = Autograde.class_traits()["sanitize_preprocessors"].default()
+    checks = TrustedChecks(grade=None)
+    ours = replace_preprocessor(autograde, Execute, checks)
+    assert ours[autograde.index(Execute)] is checks
+    assert [p for p in ours if p is not checks] == [p for p in autograde if p is not Execute]
+    assert IgnorePattern in ours  # a hand-copied list once dropped it
+    cleaner = SanitizeGradeCells(known_ids={"a"})
+    ours = replace_preprocessor(sanitize, DeduplicateIds, cleaner)
+    assert ours[sanitize.index(DeduplicateIds)] is cleaner and len(ours) == len(sanitize)
+
+
+def test_a_configured_pipeline_is_kept_with_execute_named_by_its_path():
+    configured = ["nbgrader.preprocessors.Execute", "nbgrader.preprocessors.LimitOutput"]
+    checks = TrustedChecks(grade=None)
+    assert replace_preprocessor(configured, Execute, checks) == [checks, configured[1]]
+
+
+def test_a_pipeline_without_execute_is_a_clear_error():
+    with pytest.raises(ValueError, match="should hold Execute once"):
+        replace_preprocessor(["nbgrader.preprocessors.LimitOutput"], Execute, object())
