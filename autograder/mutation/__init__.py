@@ -321,23 +321,26 @@ TIMEOUTS = {"cell_timeout": 10.0, "check_timeout": 10.0, "notebook_budget": 60.0
 _worker = {}
 
 
-def _start_worker():
+def _zygote(assignment):
+    """This worker's zygote for ``assignment`` (one per set of preloaded modules)."""
+    from autograder.grading import child_preload
     from autograder.sandbox.runner import Zygote
 
-    _worker["zygote"] = Zygote()
+    preload = child_preload(assignment)
+    if preload not in _worker:
+        _worker[preload] = Zygote(preload=preload)
+    return _worker[preload]
 
 
 def grade_mutant(mutant, reference, seed):
     """``(killed, how)`` for one mutant: how = the first failing check's message."""
     from autograder.grading import grade_notebook
 
-    if "zygote" not in _worker:
-        _start_worker()
     result = grade_notebook(
         mutant_notebook(mutant, reference),
         mutant.assignment,
         seed=seed,
-        zygote=_worker["zygote"],
+        zygote=_zygote(mutant.assignment),
         tasks=[mutant.task],
         **TIMEOUTS,
     )

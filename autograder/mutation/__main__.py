@@ -17,7 +17,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from autograder.mutation import _start_worker, grade_mutant, load_equivalent, mutants
+from autograder.mutation import _zygote, grade_mutant, load_equivalent, mutants
 from autograder.samples.__main__ import sample_notebooks
 
 ASSIGNMENTS = ("01_autodiff", "02_batching", "03_optimizers", "04_lr_schedules", "05_cifar10")
@@ -42,7 +42,7 @@ def run(assignment, chosen, jobs=1, seed=12345, log=print):
         return outcomes
     context = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_start_worker
+        jobs, mp_context=context, initializer=_zygote, initargs=(assignment,)
     ) as pool:
         futures = {pool.submit(grade_mutant, m, reference, seed): m for m in chosen}
         for future in concurrent.futures.as_completed(futures):
