@@ -5,7 +5,7 @@ VENV   := .venv
 PY     := $(VENV)/bin/python
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup test demo release lab lint bench mutants lock clean
+.PHONY: setup test test-fast demo release lab lint bench mutants lock clean
 
 ASSIGNMENTS := $(notdir $(wildcard source/[0-9][0-9]_*))
 
@@ -17,8 +17,15 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet --constraint constraints.txt --editable '.[test]'
 	touch $(STAMP)
 
+# One pytest-xdist worker per core; each module (or test class) runs on one worker, so
+# a batch graded by a module- or class-scoped fixture is graded once.
 test: setup
-	$(PY) -m pytest
+	$(PY) -m pytest -n auto --dist loadscope
+
+# The edit loop: every test but those marked slow (whole batches, notebooks run top to
+# bottom, the hostile corpus).
+test-fast: setup
+	$(PY) -m pytest -n auto --dist loadscope -m "not slow"
 
 # Generate the releases, grade the bundled sample submissions, print the gradebook.
 demo: setup

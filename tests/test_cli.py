@@ -13,6 +13,8 @@ from course_fixtures import sample_course, samples_by_name
 
 from autograder.grading import CHECKS_DIR
 
+pytestmark = pytest.mark.slow  # whole batches or notebooks: make test-fast skips it
+
 ASSIGNMENT = "02_batching"
 
 

@@ -33,6 +33,8 @@ from autograder.grading import CHECKS_DIR
 from autograder.samples import build_submission, load_samples
 from autograder.sandbox.runner import CHILD_SCRIPT
 
+pytestmark = pytest.mark.slow  # whole batches or notebooks: make test-fast skips it
+
 REPO = Path(__file__).resolve().parents[1]
 GRADER_USER = "course-grader-test"
 BATCH_LIMIT_S = 900
@@ -253,41 +255,6 @@ def _run_batch(base, mode):
     }
 
 
-@pytest.fixture(scope="module", params=["root", "user"])
-def batch(request):
-    if os.geteuid() != 0:
-        pytest.skip("grading as root and as another user needs root to arrange")
-    # not under pytest's tmp_path, whose parent is private to root
-    base = Path(tempfile.mkdtemp(prefix=f"hostile-{request.param}-"))
-    os.chmod(base, 0o755)
-    try:
-        yield _run_batch(base, request.param)
-    finally:
-        shutil.rmtree(base, ignore_errors=True)
-
-
-def test_the_batch_finishes_within_its_budget(batch):
-    graded = batch["graded"]
-    assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
-    assert batch["seconds"] < BATCH_LIMIT_S
-    assert set(batch["rows"]) == set(batch["students"])
-
-
-def test_classmates_get_their_marks_and_attackers_nothing(batch):
-    rows = batch["rows"]
-    full = float(rows["classmate-correct"]["max_score"])
-    assert full > 0
-    assert float(rows["classmate-correct"]["score"]) == full, rows["classmate-correct"]
-    assert float(rows["atk-10-scratch-writer"]["score"]) == full  # correct, and left answers
-    assert float(rows["classmate-blank"]["score"]) == 0
-    gained = {
-        s: r["score"]
-        for s, r in rows.items()
-        if s.startswith("atk-") and s != "atk-10-scratch-writer" and float(r["score"]) > 0
-    }
-    assert not gained, gained
-
-
 def test_every_attack_class_is_in_the_corpus():
     classes = {cls for cls, _ in attackers(Targets([], "", [], [], "", 0, "", "", 0)).values()}
     assert classes >= {
@@ -316,64 +283,110 @@ def _ancestors(pid):
     return chain
 
 
-def test_no_process_was_harmed_and_none_survives(batch):
-    """A process of the grading code that is not one of this test run's own (a zygote of
-    another test module) outlived the batch."""
-    assert batch["canary_alive"], "an attacker killed a process of the grader's user"
-    survivors = []
-    for pid in filter(str.isdigit, os.listdir("/proc")):
+class HostileBatch:
+    """The tests of one hostile batch; one subclass per way of running the grader (as
+    root, as an unprivileged user), so that pytest-xdist (``--dist loadscope``) runs the
+    two batches on different workers."""
+
+    mode = None
+
+    @pytest.fixture(scope="class")
+    def batch(self):
+        if os.geteuid() != 0:
+            pytest.skip("grading as root and as another user needs root to arrange")
+        # not under pytest's tmp_path, whose parent is private to root
+        base = Path(tempfile.mkdtemp(prefix=f"hostile-{self.mode}-"))
+        os.chmod(base, 0o755)
         try:
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
-        except OSError:
-            continue
-        if CHILD_SCRIPT in cmdline and os.getpid() not in _ancestors(int(pid)):
-            survivors.append((pid, cmdline, _ancestors(int(pid))))
-    assert not survivors, survivors
+            yield _run_batch(base, self.mode)
+        finally:
+            shutil.rmtree(base, ignore_errors=True)
 
+    def test_the_batch_finishes_within_its_budget(self, batch):
+        graded = batch["graded"]
+        assert graded.returncode == 0, graded.stdout[-3000:] + graded.stderr[-3000:]
+        assert batch["seconds"] < BATCH_LIMIT_S
+        assert set(batch["rows"]) == set(batch["students"])
 
-def test_no_host_socket_was_reached_and_no_host_file_changed(batch):
-    assert batch["connections"] == 0
-    assert batch["after"] == batch["before"]
-    assert batch["markers"] == []
+    def test_classmates_get_their_marks_and_attackers_nothing(self, batch):
+        rows = batch["rows"]
+        full = float(rows["classmate-correct"]["max_score"])
+        assert full > 0
+        assert float(rows["classmate-correct"]["score"]) == full, rows["classmate-correct"]
+        assert float(rows["atk-10-scratch-writer"]["score"]) == full  # correct, and left answers
+        assert float(rows["classmate-blank"]["score"]) == 0
+        gained = {
+            s: r["score"]
+            for s, r in rows.items()
+            if s.startswith("atk-") and s != "atk-10-scratch-writer" and float(r["score"]) > 0
+        }
+        assert not gained, gained
 
-
-def test_results_and_feedback_hold_nothing_secret_and_stay_small(batch):
-    checks = (CHECKS_DIR / f"test_{ASSIGNMENT}.py").read_text()
-    secrets = [
-        "def test_accumulated_gradient_equals_batch_gradient",
-        "batching.accumulated_gradient(",
-    ]
-    solution_lines = [
-        line.strip()
-        for cell in json.loads(batch["source_text"])["cells"]
-        if "### BEGIN SOLUTION" in "".join(cell["source"])
-        for line in "".join(cell["source"]).split("### BEGIN SOLUTION")[1].splitlines()
-        if len(line.strip()) > 30 and line.strip() not in batch["release_text"]
-    ]
-    assert all(s in checks for s in secrets) and solution_lines
-    course = batch["course"]
-    for folder in ("grading", "feedback"):
-        for path in (course / folder).rglob("*"):
-            if (
-                not path.is_file()
-                or "classmate-correct" in path.parts
-                or ("atk-10-scratch-writer" in path.parts)
-            ):
+    def test_no_process_was_harmed_and_none_survives(self, batch):
+        """A process of the grading code that is not one of this test run's own (a zygote of
+        another test module) outlived the batch."""
+        assert batch["canary_alive"], "an attacker killed a process of the grader's user"
+        # this test run's own processes descend from it (from the controller under xdist)
+        run_root = os.getppid() if os.environ.get("PYTEST_XDIST_WORKER") else os.getpid()
+        survivors = []
+        for pid in filter(str.isdigit, os.listdir("/proc")):
+            try:
+                cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+            except OSError:
                 continue
-            assert path.stat().st_size < 2_000_000, path
-            text = path.read_text(errors="replace")
-            for secret in secrets + solution_lines:
-                assert secret not in text, (path, secret)
-            assert "\x1b" not in text, path
+            if CHILD_SCRIPT in cmdline and run_root not in _ancestors(int(pid)):
+                survivors.append((pid, cmdline, _ancestors(int(pid))))
+        assert not survivors, survivors
+
+    def test_no_host_socket_was_reached_and_no_host_file_changed(self, batch):
+        assert batch["connections"] == 0
+        assert batch["after"] == batch["before"]
+        assert batch["markers"] == []
+
+    def test_results_and_feedback_hold_nothing_secret_and_stay_small(self, batch):
+        checks = (CHECKS_DIR / f"test_{ASSIGNMENT}.py").read_text()
+        secrets = [
+            "def test_accumulated_gradient_equals_batch_gradient",
+            "batching.accumulated_gradient(",
+        ]
+        solution_lines = [
+            line.strip()
+            for cell in json.loads(batch["source_text"])["cells"]
+            if "### BEGIN SOLUTION" in "".join(cell["source"])
+            for line in "".join(cell["source"]).split("### BEGIN SOLUTION")[1].splitlines()
+            if len(line.strip()) > 30 and line.strip() not in batch["release_text"]
+        ]
+        assert all(s in checks for s in secrets) and solution_lines
+        course = batch["course"]
+        for folder in ("grading", "feedback"):
+            for path in (course / folder).rglob("*"):
+                if (
+                    not path.is_file()
+                    or "classmate-correct" in path.parts
+                    or ("atk-10-scratch-writer" in path.parts)
+                ):
+                    continue
+                assert path.stat().st_size < 2_000_000, path
+                text = path.read_text(errors="replace")
+                for secret in secrets + solution_lines:
+                    assert secret not in text, (path, secret)
+                assert "\x1b" not in text, path
+
+    def test_statuses_agree_with_the_gradebook(self, batch):
+        course = batch["course"]
+        for student, row in batch["rows"].items():
+            result = json.loads((course / "grading" / ASSIGNMENT / f"{student}.json").read_text())
+            assert float(row["score"]) == pytest.approx(result["score"]), student
+            assert row["status"] == result["status"], student
+            if student in SPECIAL_FILES:
+                assert result["status"] == "invalid-notebook", (student, result["message"])
+            else:
+                assert result["status"] != "grader-error", (student, result["message"])
 
 
-def test_statuses_agree_with_the_gradebook(batch):
-    course = batch["course"]
-    for student, row in batch["rows"].items():
-        result = json.loads((course / "grading" / ASSIGNMENT / f"{student}.json").read_text())
-        assert float(row["score"]) == pytest.approx(result["score"]), student
-        assert row["status"] == result["status"], student
-        if student in SPECIAL_FILES:
-            assert result["status"] == "invalid-notebook", (student, result["message"])
-        else:
-            assert result["status"] != "grader-error", (student, result["message"])
+class TestHostileBatchAsRoot(HostileBatch):
+    mode = "root"
+
+
+class TestHostileBatchAsUser(HostileBatch):
+    mode = "user"

@@ -18,6 +18,8 @@ from course_fixtures import grade_command, run_grade, sample_course, samples_by_
 
 from autograder import nbgrader_bridge
 
+pytestmark = pytest.mark.slow  # whole batches or notebooks: make test-fast skips it
+
 ASSIGNMENT = "02_batching"
 
 

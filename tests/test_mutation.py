@@ -117,6 +117,7 @@ def test_the_report_counts_survivors_and_leaves_out_equivalent_ones():
     assert not any("SURVIVED c:3" in line for line in lines)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)
 def test_a_sample_of_mutants_is_killed_by_the_hidden_checks(assignment):
     """Every non-equivalent mutant is killed (`make mutants` grades all of them); a

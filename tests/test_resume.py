@@ -24,6 +24,8 @@ from course_fixtures import (
 from autograder.course import Course
 from autograder.grading import CHECKS_DIR
 
+pytestmark = pytest.mark.slow  # whole batches or notebooks: make test-fast skips it
+
 ASSIGNMENT = "02_batching"
 STUDENTS = ("ada", "bob", "cy")
 

@@ -32,6 +32,8 @@ from nbclient import NotebookClient
 from autograder.grading import CHECKS_DIR
 from autograder.release import HELPERS
 
+pytestmark = pytest.mark.slow  # whole batches or notebooks: make test-fast skips it
+
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = sorted(p.name for p in (REPO / "source").glob("[0-9][0-9]_*") if p.is_dir())
 RUN_BUDGET_S = {"05_cifar10": 120}
