@@ -235,8 +235,9 @@ class SampleBatch:
     pytestmark = pytest.mark.slow
 
     @pytest.fixture(scope="class")
-    def graded_course(self, tmp_path_factory):
-        return grade_samples(self.assignment, tmp_path_factory)
+    @classmethod
+    def graded_course(cls, tmp_path_factory):
+        return grade_samples(cls.assignment, tmp_path_factory)
 
     def test_reference_scores_full_marks(self, graded_course):
         _, _, results = graded_course

@@ -291,14 +291,15 @@ class HostileBatch:
     mode = None
 
     @pytest.fixture(scope="class")
-    def batch(self):
+    @classmethod
+    def batch(cls):
         if os.geteuid() != 0:
             pytest.skip("grading as root and as another user needs root to arrange")
         # not under pytest's tmp_path, whose parent is private to root
-        base = Path(tempfile.mkdtemp(prefix=f"hostile-{self.mode}-"))
+        base = Path(tempfile.mkdtemp(prefix=f"hostile-{cls.mode}-"))
         os.chmod(base, 0o755)
         try:
-            yield _run_batch(base, self.mode)
+            yield _run_batch(base, cls.mode)
         finally:
             shutil.rmtree(base, ignore_errors=True)
 
