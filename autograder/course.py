@@ -137,8 +137,9 @@ def _shared_process_state(root):
 
 
 def default_jobs():
-    """Submissions graded at a time by default: one per core this process may use, fewer
-    where memory is short (a worker with its zygote takes about 1 GiB)."""
+    """Submissions graded at a time by default: one per core this process may use, and
+    at most one per 2 GiB of memory (a worker and its zygote each import torch, and the
+    student's children need room of their own)."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     try:
         memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")

@@ -386,7 +386,6 @@ class _ChecksPlugin:
         outcome = yield
         report = outcome.get_result()
         if report.when == "call" or (report.when == "setup" and report.failed):
-            marker = item.get_closest_marker("task")
             doc = (item.function.__doc__ or item.name).strip().splitlines()[0]
             message = ""
             if call.excinfo is not None:
@@ -396,7 +395,7 @@ class _ChecksPlugin:
                 else:
                     message = f"your answer had an unexpected form ({type(exc).__name__}: {exc})"
             result = CheckResult(
-                task=marker.args[0] if marker else "",
+                task=self._task_of(item),
                 name=item.name,
                 description=doc,
                 passed=report.passed,

@@ -174,15 +174,13 @@ def replace_preprocessor(pipeline, old, new):
 
     def is_old(entry):
         if isinstance(entry, str):
-            return entry in (old.__name__, f"{old.__module__}.{old.__name__}") or (
-                entry.rsplit(".", 1)[-1] == old.__name__ and entry.startswith("nbgrader.")
-            )
+            return entry.rsplit(".", 1)[-1] == old.__name__
         return entry is old or isinstance(entry, old)
 
     found = [i for i, entry in enumerate(pipeline) if is_old(entry)]
     if len(found) != 1:
         raise ValueError(
-            f"nbgrader's autograde pipeline should hold {old.__name__} once, which the grader "
+            f"nbgrader's pipeline should hold {old.__name__} once, which the grader "
             f"replaces; the course's nbgrader_config.py sets it to {list(pipeline)!r}"
         )
     return [new if i == found[0] else entry for i, entry in enumerate(pipeline)]
