@@ -13,8 +13,12 @@ def report_rows(course, assignment):
 
     tasks = course.task_points(assignment)
     rows = []
-    for result in course.load_results(assignment):
-        scores = nbgrader_bridge.gradebook_scores(course.root, assignment, result["student"]) or {}
+    results = course.load_results(assignment)
+    gradebook = nbgrader_bridge.assignment_scores(
+        course.root, assignment, [result["student"] for result in results]
+    )
+    for result in results:
+        scores = gradebook[result["student"]] or {}
         row = {
             "student_id": result["student"],
             "assignment": assignment,
