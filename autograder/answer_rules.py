@@ -27,26 +27,14 @@ is allowed.
 import ast
 import re
 import sys
-from pathlib import Path
 
+from autograder.check_files import module_literal
 from autograder.notebook import is_test_cell, nbgrader_meta, task_id_of
 
 STANDARD_LIBRARY = frozenset(sys.stdlib_module_names) - {"importlib", "builtins"}
 _MAGIC = re.compile(r"^\s*[%!]")
 DYNAMIC = {"__import__": "__import__()", "importlib": "importlib", "modules": "sys.modules"}
 RULE_NAME = "answer_imports"
-
-
-def module_literal(module_path, name):
-    """The value of the top-level ``name = <literal>`` of a Python file (read, never
-    imported), or None when the file does not assign it."""
-    tree = ast.parse(Path(module_path).read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and any(
-            isinstance(t, ast.Name) and t.id == name for t in node.targets
-        ):
-            return ast.literal_eval(node.value)
-    return None
 
 
 def allowed_imports(check_module_path):

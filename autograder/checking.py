@@ -67,6 +67,7 @@ class Drivers:
             node.name: node for node in tree.body if isinstance(node, ast.FunctionDef)
         }
         self.names = set(self._functions)
+        self._code = {}  # (driver, input names) -> the text code() sends
 
     def _needed(self, driver):
         """``driver`` and the functions of the file it uses, directly or through others."""
@@ -85,12 +86,15 @@ class Drivers:
         functions it uses (nothing else of the file), then ``result = driver(...)``."""
         if driver not in self.names:
             raise KeyError(f"{self.path} defines no driver {driver!r}")
-        parts = self._imports + [
-            ast.get_source_segment(self.text, self._functions[name])
-            for name in self._needed(driver)
-        ]
-        arguments = ", ".join(f"{key}={key}" for key in inputs)
-        return "\n\n\n".join(parts) + f"\n\n\nresult = {driver}({arguments})\n"
+        key = (driver, tuple(inputs))
+        if key not in self._code:  # made once per driver: a batch sends each many times
+            parts = self._imports + [
+                ast.get_source_segment(self.text, self._functions[name])
+                for name in self._needed(driver)
+            ]
+            arguments = ", ".join(f"{name}={name}" for name in inputs)
+            self._code[key] = "\n\n\n".join(parts) + f"\n\n\nresult = {driver}({arguments})\n"
+        return self._code[key]
 
     def load(self, name):
         """A function of the file, defined on the trusted side (for a check's own use)."""

@@ -7,9 +7,9 @@ from dataclasses import asdict
 from pathlib import Path
 
 from autograder import reports
-from autograder.grading import CHECKS_DIR, grade_notebook
+from autograder.check_files import CHECKS_DIR, child_preload
 from autograder.notebook import SubmissionError, hand_graded_points, read_notebook, task_points
-from autograder.sandbox.runner import MIB, NO_SANDBOX_WARNING, Limits, SandboxUnavailable
+from autograder.sandbox.runner import MIB, NO_SANDBOX_WARNING, Limits, SandboxUnavailable, Zygote
 
 
 def _limits(args):
@@ -161,17 +161,22 @@ def cmd_check(args):
     def print_task(task):
         print("\n".join(reports.task_lines(asdict(task))) + "\n", file=out, flush=True)
 
-    result = grade_notebook(
-        notebook,
-        assignment,
-        on_task=None if args.json else print_task,
-        seed=args.seed,
-        cell_timeout=args.cell_timeout,
-        check_timeout=args.check_timeout,
-        notebook_budget=args.notebook_budget,
-        sandbox=args.sandbox,
-        limits=_limits(args),
-    )
+    # The zygote imports torch while this process imports the grader (numpy, pytest)
+    # and the checks' own imports: on 2 cores the two take about as long.
+    zygote = Zygote(sandbox=args.sandbox, limits=_limits(args), preload=child_preload(assignment))
+    with zygote:
+        from autograder.grading import grade_notebook
+
+        result = grade_notebook(
+            notebook,
+            assignment,
+            on_task=None if args.json else print_task,
+            seed=args.seed,
+            cell_timeout=args.cell_timeout,
+            check_timeout=args.check_timeout,
+            notebook_budget=args.notebook_budget,
+            zygote=zygote,
+        )
     summary = {
         "student": "you",
         "assignment": assignment,

@@ -454,11 +454,12 @@ class Course:
 
         if dask is None:
             preload = child_preload(assignment, self.checks_dir)
-            with Zygote(sandbox=sandbox, limits=limits, preload=preload) as zygote:
-                zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
-                if jobs == 1 or len(students) <= 1:
+            if jobs == 1 or len(students) <= 1:
+                with Zygote(sandbox=sandbox, limits=limits, preload=preload) as zygote:
+                    zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
                     return [grade_one(student, zygote=zygote) for student in students]
             workers = GradingWorkers(min(jobs, len(students)), sandbox, limits, preload)
+            workers.start()  # the same: each worker forks a child before the batch starts
         else:
             workers = DaskWorkers(dask, assignment, self.checks_dir, sandbox, limits)
         gradebook_lock = threading.Lock()

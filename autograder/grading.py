@@ -13,7 +13,6 @@ Pipeline for one notebook (each step one function below):
    only when all its checks pass.
 """
 
-import ast
 import contextlib
 import importlib
 import importlib.util
@@ -31,17 +30,16 @@ import numpy as np
 import pytest
 
 from autograder import answer_rules
+from autograder.check_files import CHECKS_DIR, checks_module, child_preload, grader_imports
 from autograder.checking import CheckFailed
 from autograder.notebook import CodeCell, cells_to_run, task_points
 from autograder.sandbox.runner import (
-    PRELOAD,
     ChildDied,
     StudentCodeError,
     Zygote,
     default_sys_path,
 )
 
-CHECKS_DIR = Path(__file__).with_name("checks")
 CELL_TIMEOUT = 60.0
 CHECK_TIMEOUT = 30.0
 NOTEBOOK_BUDGET = 600.0
@@ -52,13 +50,6 @@ _WHAT = "\x00what\x00"  # stands for what the grader was doing, filled in on fai
 
 class _BudgetSpent(Exception):
     """The notebook has used up its grading time."""
-
-
-def checks_module(assignment, checks_dir=CHECKS_DIR):
-    path = Path(checks_dir) / f"test_{assignment}.py"
-    if not path.is_file():
-        raise FileNotFoundError(f"no hidden checks for assignment {assignment!r} ({path})")
-    return path
 
 
 @dataclass
@@ -442,6 +433,9 @@ def run_checks(assignment, student, seed, checks_dir=CHECKS_DIR, tasks=None, on_
         str(checks_dir),
         "--import-mode=importlib",
         "--assert=plain",
+        # failures are reported from the exception; pytest's own traceback (statement
+        # ranges parsed from the source) costs about 10 ms per failed check
+        "--tb=native",
         "-q",
     ]
     # Plugins hidden checks do not need; unraisableexception alone costs two full garbage
@@ -493,29 +487,14 @@ def score_tasks(points, checks):
 
 
 def warm_imports(assignment, checks_dir=CHECKS_DIR):
-    """Import what the check module of ``assignment`` imports at its top (torch, the
-    reference package), so that the grader does it while a new zygote imports, not
-    after. A module that cannot be imported is left to the checks to report."""
-    tree = ast.parse(checks_module(assignment, checks_dir).read_text(encoding="utf-8"))
-    for node in tree.body:
-        if isinstance(node, ast.Import):
-            names = [alias.name for alias in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
-            names = [node.module]
-        else:
-            continue
-        for name in names:
-            with contextlib.suppress(Exception):
-                importlib.import_module(name)
-
-
-def child_preload(assignment, checks_dir=CHECKS_DIR):
-    """Modules the zygote imports before forking the children that run ``assignment``:
-    :data:`~autograder.sandbox.runner.PRELOAD` and the check module's ``CHILD_PRELOAD``
-    (what its drivers would otherwise import in every child, e.g. ``torch._dynamo``,
-    which torch imports on the first operation on the meta device: 2 s on 2 cores)."""
-    extra = answer_rules.module_literal(checks_module(assignment, checks_dir), "CHILD_PRELOAD")
-    return (*PRELOAD, *(extra or ()))
+    """Import what the checks of ``assignment`` import (:func:`grader_imports`: torch,
+    the reference package, ``torch._dynamo``, which ``torch.func`` and ``torch.optim``
+    import when first called, 2 s on 2 cores), so that the grader does it while a new
+    zygote imports, not after. A module that cannot be imported is left to the checks
+    to report."""
+    for name in grader_imports(assignment, checks_dir):
+        with contextlib.suppress(Exception):
+            importlib.import_module(name)
 
 
 def grade_notebook(

@@ -83,6 +83,10 @@ def _grade_in_worker(notebook, assignment, options):
     return grade_notebook(notebook, assignment, zygote=_WORKER_ZYGOTE, **options)
 
 
+def _fork_one_child():
+    _WORKER_ZYGOTE.spawn().stop()
+
+
 class GradingWorkers:
     """``count`` processes on this machine, each with a zygote (and so sandboxes) of its
     own."""
@@ -95,6 +99,13 @@ class GradingWorkers:
             initializer=_start_worker,
             initargs=(sandbox, limits, preload),
         )
+
+    def start(self):
+        """Start every worker at once (the pool would start them one per submission) and
+        wait until each has forked a child: a sandbox the kernel refuses raises
+        :class:`~autograder.sandbox.runner.SandboxUnavailable` here, before any grading."""
+        for future in [self._executor.submit(_fork_one_child) for _ in range(self.slots)]:
+            future.result()
 
     def grade(self, notebook, assignment, options):
         return self._executor.submit(_grade_in_worker, notebook, assignment, options).result()
