@@ -21,6 +21,7 @@ import logging
 import os
 import sys
 import warnings
+from dataclasses import asdict
 from pathlib import Path
 
 import jsonschema
@@ -39,6 +40,7 @@ from nbgrader.utils import capture_log, temp_attrs
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 
+from autograder import reports
 from autograder.notebook import is_test_cell, nbgrader_meta, task_id_of
 
 
@@ -94,16 +96,9 @@ def course_directory(course_dir):
 
 
 def verdict_outputs(task):
-    """Outputs for a task's test cell: an error when it failed, a summary when it passed."""
-    lines = [f"Task {task.task}: {task.score:g} of {task.points:g} points"]
-    for check in task.checks:
-        mark = "passed" if check.passed else "FAILED"
-        lines.append(f"  [{mark}] {check.description}")
-        if check.message:
-            lines.append(f"           {check.message}")
-    if not task.checks:
-        lines.append("  no hidden check covers this task; ask your instructor")
-    text = "\n".join(lines) + "\n"
+    """Outputs for a task's test cell: an error when it failed, a summary when it passed.
+    The text is the task's feedback as ``check`` and feedback.txt show it."""
+    text = "\n".join(reports.task_lines(asdict(task))) + "\n"
     if task.score >= task.points and task.checks:
         return [nbformat.v4.new_output("stream", name="stdout", text=text)]
     return [

@@ -70,7 +70,8 @@ def format_table(rows, task_ids):
 
 def task_lines(task, graded=True):
     """The feedback of one task (a TaskResult's dict): its points, each check, and what
-    differed."""
+    differed. The one formatter of a task: ``check`` prints it, feedback.txt holds it,
+    and the task's test cell in the autograded notebook shows it."""
     lines = [f"Task {task['task']}: {task['score']:g} of {task['points']:g} points"]
     for check in task["checks"]:
         mark = "passed" if check["passed"] else "FAILED"
@@ -78,7 +79,7 @@ def task_lines(task, graded=True):
         if check["message"]:
             lines.append(f"      {check['message']}")
     if not task["checks"] and graded:
-        lines.append("  no hidden check covers this task")
+        lines.append("  no hidden check covers this task; ask your instructor")
     return lines
 
 

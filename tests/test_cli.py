@@ -176,3 +176,35 @@ def test_check_of_a_blank_release_says_what_is_not_done_and_what_is_graded_by_ha
     assert f"Task 05.9: {points:g} points, graded by hand" in result.stdout
     summary = json.loads(autograder("check", str(blank), "--json").stdout)
     assert summary["hand_graded"] == {"05.9": points}
+
+
+def _blocks(text):
+    """``{task: its feedback block}`` of text made of blank-line separated blocks."""
+    blocks = [block.strip("\n") for block in text.split("\n\n")]
+    return {b.split(":")[0].removeprefix("Task "): b for b in blocks if b.startswith("Task ")}
+
+
+def test_a_task_reads_the_same_in_the_notebook_feedback_txt_and_check(course):
+    """One formatter: the test cell's output in the autograded notebook, feedback.txt and
+    the self-check with the same seed show each task's feedback alike."""
+    course_, bug, _ = course
+    autograder("feedback", ASSIGNMENT, "--course-dir", str(course_.root))
+    text = (course_.root / "feedback" / "bob" / ASSIGNMENT / "feedback.txt").read_text()
+    in_feedback = _blocks(text)
+    graded = nbformat.read(
+        course_.root / "autograded" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
+    )
+    in_notebook = {}
+    for cell in graded.cells:
+        for output in cell.get("outputs", []):
+            shown = output.get("text") or output.get("evalue") or ""
+            in_notebook.update(_blocks(shown))
+    assert set(in_notebook) == set(in_feedback) == set(course_.task_points(ASSIGNMENT))
+    assert in_notebook == in_feedback
+    for task in bug.breaks:
+        assert f"Task {task}: 0 of" in in_feedback[task] and "[FAILED]" in in_feedback[task]
+    seed = json.loads((course_.root / "grading" / ASSIGNMENT / "bob.json").read_text())
+    seed = seed["notebooks"][ASSIGNMENT]["seed"]
+    bad = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    checked = autograder("check", str(bad), "--seed", str(seed))
+    assert _blocks(checked.stdout) == in_feedback
