@@ -179,9 +179,16 @@ def test_check_of_a_blank_release_says_what_is_not_done_and_what_is_graded_by_ha
 
 
 def _blocks(text):
-    """``{task: its feedback block}`` of text made of blank-line separated blocks."""
-    blocks = [block.strip("\n") for block in text.split("\n\n")]
-    return {b.split(":")[0].removeprefix("Task "): b for b in blocks if b.startswith("Task ")}
+    """``{task: its feedback}``: each "Task ..." line with the indented lines after it."""
+    blocks, current = {}, None
+    for line in text.splitlines():
+        if line.startswith("Task "):
+            current = blocks.setdefault(line.split(":")[0].removeprefix("Task "), [])
+        elif not line.startswith(" "):
+            current = None
+        if current is not None:
+            current.append(line)
+    return {task: "\n".join(lines) for task, lines in blocks.items()}
 
 
 def test_a_task_reads_the_same_in_the_notebook_feedback_txt_and_check(course):
