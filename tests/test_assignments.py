@@ -6,8 +6,9 @@
   belongs to a task of the notebook;
 - the hidden checks pass when run against the reference package ``course_utils``;
 - graded through the whole pipeline (nbgrader's autograde with our checks), the reference
-  solution scores full marks, the blank release fails every hidden check, and each
-  bundled bug loses exactly the points of the tasks it declares;
+  solution scores full marks and the blank release fails every hidden check; graded by
+  the checks, each bundled bug loses exactly the points of the tasks it declares and
+  each correct answer written another way scores full marks;
 - submissions that tamper with the grader gain nothing, and one that exits or hangs
   loses only the tasks it broke.
 """
@@ -20,11 +21,13 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course
+from autograder.check_files import child_preload
+from autograder.course import Course, StudentResult, student_seed
 from autograder.demo import make_course
-from autograder.grading import CHECKS_DIR, reference_student, run_checks
+from autograder.grading import CHECKS_DIR, grade_notebook, reference_student, run_checks
 from autograder.notebook import task_points
-from autograder.samples import build_submission, write_submissions
+from autograder.samples import build_submission, load_samples, write_submissions
+from autograder.sandbox.runner import Zygote
 from course_utils.answers import MODULES as ANSWER_MODULES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -161,17 +164,38 @@ def last_answer_index(notebook):
     )
 
 
+def grade_directly(assignment, notebooks, seed):
+    """``{student: StudentResult}`` of notebooks graded by the hidden checks alone, in one
+    zygote, without nbgrader's pipeline around them: for the samples, which test the
+    checks (a bug loses its tasks, another style keeps them), not the pipeline."""
+    results = {}
+    with Zygote(preload=child_preload(assignment)) as zygote:
+        for student, notebook in notebooks.items():
+            graded = grade_notebook(
+                notebook, assignment, zygote=zygote, seed=student_seed(seed, student)
+            )
+            results[student] = StudentResult(
+                student, assignment, graded.status, notebooks={assignment: graded}
+            )
+    return results
+
+
 def grade_samples(assignment, tmp_path_factory):
-    """The assignment's samples plus adversarial submissions, graded in one batch."""
+    """The assignment's samples plus adversarial submissions. The reference, the blank
+    release and the adversarial ones are graded in one batch through the whole pipeline
+    (nbgrader's autograde with our checks); the other samples by the checks alone."""
     course = make_course(tmp_path_factory.mktemp(assignment))
     from autograder import nbgrader_bridge
 
     nbgrader_bridge.generate_assignment(course.root, assignment)
-    samples = write_submissions(course.root, assignment)
+    samples = load_samples(assignment)
+    whole_pipeline = [s for s in samples if s.student in ("reference", "blank")]
+    write_submissions(course.root, assignment, whole_pipeline)
     source = nbformat.read(course.root / "source" / assignment / f"{assignment}.ipynb", 4)
     release = nbformat.read(course.root / "release" / assignment / f"{assignment}.ipynb", 4)
-    reference = build_submission(samples[0], release, source)
-    blank = build_submission(samples[1], release, source)
+    named = {s.student: s for s in whole_pipeline}
+    reference = build_submission(named["reference"], release, source)
+    blank = build_submission(named["blank"], release, source)
     first_answer = next(
         i for i, c in enumerate(reference.cells) if c.metadata.get("nbgrader", {}).get("solution")
     )
@@ -201,6 +225,10 @@ def grade_samples(assignment, tmp_path_factory):
         folder.mkdir(parents=True)
         nbformat.write(notebook, folder / f"{assignment}.ipynb")
     results = {r.student: r for r in Course(course.root).grade(assignment, cell_timeout=5)}
+    others = {
+        s.student: build_submission(s, release, source) for s in samples if s not in whole_pipeline
+    }
+    results.update(grade_directly(assignment, others, seed=20261202))
     return assignment, samples, results
 
 
