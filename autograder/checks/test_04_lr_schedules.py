@@ -412,9 +412,9 @@ def test_plateau_boundaries(student, rng):
 # ----------------------------------------------------------------------------- 04.5
 
 
-def _cyclic_case(rng, mode, symmetric):
+def _cyclic_case(rng, mode, symmetric, up=None):
     base_lr = _lr(rng)
-    up = int(rng.integers(1, 10))
+    up = int(rng.integers(1, 10)) if up is None else up
     return dict(
         base_lr=base_lr,
         max_lr=base_lr * float(rng.uniform(2, 20)),
@@ -427,32 +427,39 @@ def _cyclic_case(rng, mode, symmetric):
 @task("04.5")
 def test_cyclic_matches_torch(student, rng):
     """cyclic_lr equals torch's CyclicLR over 3+ cycles (triangular, triangular2, u != d)"""
-    for mode in ["triangular", "triangular2"]:
-        for symmetric in [True, False]:
-            kwargs = _cyclic_case(rng, mode, symmetric)
-            if mode == "triangular" and symmetric:
-                del kwargs["step_size_down"], kwargs["mode"]  # the defaults
-            full = _with_defaults("cyclic_lr", kwargs)
-            down = full["step_size_down"] or full["step_size_up"]
-            cycle = full["step_size_up"] + down
-            steps = list(range(3 * cycle + int(rng.integers(1, cycle + 1))))
-            got = _student_rates(student, rng, "cyclic_lr", steps, **kwargs)
-            expected = _torch_rates(
-                lambda opt, k=full: torch.optim.lr_scheduler.CyclicLR(
-                    opt,
-                    base_lr=k["base_lr"],
-                    max_lr=k["max_lr"],
-                    step_size_up=k["step_size_up"],
-                    step_size_down=k["step_size_down"],
-                    mode=k["mode"],
-                    cycle_momentum=False,
-                ),
-                kwargs["base_lr"],
-                len(steps),
-            )
-            _expect_rates(got, expected, steps, f"{_call('cyclic_lr', kwargs)} against torch")
-            reference = [schedules.cyclic_lr(t, **full) for t in steps]
-            _expect_rates(got, reference, steps, _call("cyclic_lr", kwargs))
+    # The defaults (step_size_down=None: as long as the way up, mode triangular) twice,
+    # with a way up of 2-4 and of 5-9 steps: no other default number of steps down
+    # matches both.
+    cases = [
+        _cyclic_case(rng, "triangular", True, up=int(rng.integers(2, 5))),
+        _cyclic_case(rng, "triangular", True, up=int(rng.integers(5, 10))),
+    ]
+    for case in cases:
+        del case["step_size_down"], case["mode"]
+    others = [("triangular", False), ("triangular2", True), ("triangular2", False)]
+    cases += [_cyclic_case(rng, mode, symmetric) for mode, symmetric in others]
+    for kwargs in cases:
+        full = _with_defaults("cyclic_lr", kwargs)
+        down = full["step_size_down"] or full["step_size_up"]
+        cycle = full["step_size_up"] + down
+        steps = list(range(3 * cycle + int(rng.integers(1, cycle + 1))))
+        got = _student_rates(student, rng, "cyclic_lr", steps, **kwargs)
+        expected = _torch_rates(
+            lambda opt, k=full: torch.optim.lr_scheduler.CyclicLR(
+                opt,
+                base_lr=k["base_lr"],
+                max_lr=k["max_lr"],
+                step_size_up=k["step_size_up"],
+                step_size_down=k["step_size_down"],
+                mode=k["mode"],
+                cycle_momentum=False,
+            ),
+            kwargs["base_lr"],
+            len(steps),
+        )
+        _expect_rates(got, expected, steps, f"{_call('cyclic_lr', kwargs)} against torch")
+        reference = [schedules.cyclic_lr(t, **full) for t in steps]
+        _expect_rates(got, reference, steps, _call("cyclic_lr", kwargs))
 
 
 # ----------------------------------------------------------------------------- 04.6
