@@ -10,10 +10,12 @@ isolation). Each prints as seconds per submission and as a ratio against nbgrade
 the scores of every configuration are compared. Every run includes its start-up, as an
 instructor would see it.
 
-Then ``python -m autograder check`` of a correct notebook against ``python -c "import
-torch, numpy, matplotlib.pyplot"``, alternated, median of ``--repeats`` runs of each.
+Then ``python -m autograder check`` of a correct notebook (the reference sample) of every
+assignment against ``python -c "import torch, numpy, matplotlib.pyplot"``, alternated,
+median of ``--repeats`` runs of each.
 
     python benchmarks/bench_grading.py [--assignment 02_batching] [--submissions 20]
+    python benchmarks/bench_grading.py --check-only     # the check latency alone
 
 nbgrader's own scores come from the notebooks' visible tests; ours from the hidden
 checks. They agree on correct submissions; on a buggy one they may differ where the
@@ -91,13 +93,41 @@ def check_latency(assignment, notebook, repeats):
     return statistics.median(checks), statistics.median(baseline)
 
 
+def correct_notebook(folder, assignment):
+    """The reference sample of ``assignment`` as a student's notebook, written in ``folder``."""
+    import nbformat
+
+    source = nbformat.read(REPO / "source" / assignment / f"{assignment}.ipynb", as_version=4)
+    release = nbformat.read(REPO / "release" / assignment / f"{assignment}.ipynb", as_version=4)
+    reference = next(s for s in load_samples(assignment) if s.student == "reference")
+    path = Path(folder) / f"{assignment}.ipynb"
+    nbformat.write(build_submission(reference, release, source), path)
+    return path
+
+
+def print_check_latency(scratch, repeats):
+    assignments = sorted(p.name for p in (REPO / "source").glob("[0-9][0-9]_*") if p.is_dir())
+    print(f"\nautograder check of a correct notebook, median of {repeats} (goal <= 2x, 1.5x):")
+    for assignment in assignments:
+        check, imports = check_latency(assignment, correct_notebook(scratch, assignment), repeats)
+        print(
+            f"  {assignment:<16} check {check:5.2f} s; python -c 'import torch, numpy, "
+            f"matplotlib.pyplot' {imports:5.2f} s; ratio {check / imports:.2f}x"
+        )
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--assignment", default="02_batching")
     parser.add_argument("--submissions", type=int, default=20)
     parser.add_argument("--repeats", type=int, default=5, help="runs of each latency probe")
+    parser.add_argument("--check-only", action="store_true", help="only the check latency")
     args = parser.parse_args()
     n = args.submissions
+    if args.check_only:
+        with tempfile.TemporaryDirectory(prefix="bench-check-") as scratch:
+            print_check_latency(scratch, args.repeats)
+        return
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as scratch:
         scratch = Path(scratch)
         print(f"{n} submissions of {args.assignment}, {os.cpu_count()} CPU cores")
@@ -153,14 +183,7 @@ def main():
         same = all(ours["--jobs 1"][s] == all_scores["nbgrader"][s] for s in honest)
         print(f"\nscores identical to nbgrader's on the {len(honest)} correct submissions: {same}")
 
-        folder = scratch / "ours-0" / "submitted" / honest[0] / args.assignment
-        correct = sorted(folder.glob("*.ipynb"))[0]
-        check, imports = check_latency(args.assignment, correct, args.repeats)
-        print(
-            f"\nautograder check of a correct notebook: {check:.2f} s; "
-            f"python -c 'import torch, numpy, matplotlib.pyplot': {imports:.2f} s; "
-            f"ratio {check / imports:.2f}x (goal <= 2x, 1.5x), median of {args.repeats}"
-        )
+        print_check_latency(scratch, args.repeats)
 
 
 if __name__ == "__main__":
