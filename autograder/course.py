@@ -459,7 +459,6 @@ class Course:
                     zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
                     return [grade_one(student, zygote=zygote) for student in students]
             workers = GradingWorkers(min(jobs, len(students)), sandbox, limits, preload)
-            workers.start()  # the same: each worker forks a child before the batch starts
         else:
             workers = DaskWorkers(dask, assignment, self.checks_dir, sandbox, limits)
         gradebook_lock = threading.Lock()
@@ -469,6 +468,7 @@ class Course:
                 return grade_one(student, workers=workers, gradebook_lock=gradebook_lock)
 
         with workers, _shared_process_state(self.root):
+            workers.start()  # a sandbox the kernel refuses stops the batch here too
             with ThreadPoolExecutor(max(1, min(jobs or workers.slots, len(students)))) as threads:
                 return list(threads.map(grade_locked, students))
 

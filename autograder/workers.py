@@ -210,6 +210,10 @@ class DaskWorkers:
         self._default_checks = Path(checks_dir).resolve() == Path(CHECKS_DIR).resolve()
         self._environment = environment_hash(assignment, checks_dir)
 
+    def start(self):
+        """Nothing to start: the cluster's workers are running; each starts its zygotes
+        when its first notebook arrives."""
+
     def grade(self, notebook, assignment, options):
         options = dict(options)
         if self._default_checks:
