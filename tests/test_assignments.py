@@ -21,13 +21,16 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.check_files import child_preload
 from autograder.course import Course, StudentResult, student_seed
 from autograder.demo import make_course
-from autograder.grading import CHECKS_DIR, grade_notebook, reference_student, run_checks
+from autograder.grading import CHECKS_DIR, reference_student, run_checks
 from autograder.notebook import task_points
-from autograder.samples import build_submission, load_samples, write_submissions
-from autograder.sandbox.runner import Zygote
+from autograder.samples import (
+    build_submission,
+    grade_in_one_zygote,
+    load_samples,
+    write_submissions,
+)
 from course_utils.answers import MODULES as ANSWER_MODULES
 
 REPO = Path(__file__).resolve().parents[1]
@@ -168,16 +171,13 @@ def grade_directly(assignment, notebooks, seed):
     """``{student: StudentResult}`` of notebooks graded by the hidden checks alone, in one
     zygote, without nbgrader's pipeline around them: for the samples, which test the
     checks (a bug loses its tasks, another style keeps them), not the pipeline."""
-    results = {}
-    with Zygote(preload=child_preload(assignment)) as zygote:
-        for student, notebook in notebooks.items():
-            graded = grade_notebook(
-                notebook, assignment, zygote=zygote, seed=student_seed(seed, student)
-            )
-            results[student] = StudentResult(
-                student, assignment, graded.status, notebooks={assignment: graded}
-            )
-    return results
+    graded = grade_in_one_zygote(
+        assignment, notebooks.items(), lambda student: student_seed(seed, student)
+    )
+    return {
+        student: StudentResult(student, assignment, result.status, notebooks={assignment: result})
+        for student, result in graded
+    }
 
 
 def grade_samples(assignment, tmp_path_factory):

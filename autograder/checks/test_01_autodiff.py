@@ -29,8 +29,8 @@ from course_utils.autodiff import MLP, gradient_check
 
 REFERENCE_SETUP = "from course_utils.answers.autodiff import *"
 ANSWER_IMPORTS = ("math", "numpy")  # and the standard library: the notebook's rules
-# imported by the grader while the zygote starts: torch.func.jvp imports torch._dynamo on first
-# use, 2 s of the self-check otherwise
+# imported by the grader while the zygote starts: torch.func.jvp imports torch._dynamo
+# on first use, 2 s of the self-check otherwise
 GRADER_PRELOAD = ("torch._dynamo",)
 DRIVERS = Drivers(__file__)
 

@@ -34,8 +34,7 @@ from course_utils.optim import SWATS, momentum
 REFERENCE_SETUP = "from course_utils.answers.optimizers import *"
 ANSWER_IMPORTS = ("math", "numpy")  # and the standard library: the notebook's rules
 # imported by the grader while the zygote starts: the first torch.optim optimizer
-# imports torch._dynamo on first
-# use, 2 s of the self-check otherwise
+# imports torch._dynamo on first use, 2 s of the self-check otherwise
 GRADER_PRELOAD = ("torch._dynamo",)
 # imported by the zygote before it forks a child: 03.7 lends the child torch's Adam
 # step, and the first torch.optim optimizer imports torch._dynamo (2 s per child)

@@ -37,8 +37,7 @@ from course_utils.answers import lr_schedules as answers
 REFERENCE_SETUP = "from course_utils.answers.lr_schedules import *"
 ANSWER_IMPORTS = ("math", "numpy")  # and the standard library: the notebook's rules
 # imported by the grader while the zygote starts: the first torch.optim optimizer
-# imports torch._dynamo on first
-# use, 2 s of the self-check otherwise
+# imports torch._dynamo on first use, 2 s of the self-check otherwise
 GRADER_PRELOAD = ("torch._dynamo",)
 DRIVERS = Drivers(__file__)
 

@@ -32,8 +32,7 @@ from course_utils.cifar10 import MEAN, STD, WarmupLinearLR, evaluate
 REFERENCE_SETUP = "from course_utils.answers.cifar10 import *"
 ANSWER_IMPORTS = ("math", "numpy", "torch")  # and the standard library: the notebook's rules
 # imported by the grader while the zygote starts: the first torch.optim optimizer
-# imports torch._dynamo on first
-# use, 2 s of the self-check otherwise
+# imports torch._dynamo on first use, 2 s of the self-check otherwise
 GRADER_PRELOAD = ("torch._dynamo",)
 # imported by the zygote before it forks a child: torch imports torch._dynamo on the
 # first operation on the meta device (05.1's check), 2 s of every child otherwise

@@ -120,3 +120,16 @@ def write_submissions(course_root, assignment, samples=None):
             folder.mkdir(parents=True, exist_ok=True)
             nbformat.write(build_submission(sample, release, source), folder / source_path.name)
     return samples
+
+
+def grade_in_one_zygote(assignment, notebooks, seed=lambda key: None):
+    """Yield ``(key, NotebookResult)`` for each ``(key, notebook)`` of ``notebooks``,
+    graded by the hidden checks alone (as ``check`` grades), every child forked from one
+    zygote. ``seed(key)`` is the seed of each (None: a fresh one)."""
+    from autograder.check_files import child_preload
+    from autograder.grading import grade_notebook
+    from autograder.sandbox.runner import Zygote
+
+    with Zygote(preload=child_preload(assignment)) as zygote:
+        for key, notebook in notebooks:
+            yield key, grade_notebook(notebook, assignment, zygote=zygote, seed=seed(key))

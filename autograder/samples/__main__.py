@@ -4,9 +4,10 @@
     python -m autograder.samples 03_optimizers alt-loops bug-x # only these
 
 Builds each sample from the committed ``release/`` and ``source/`` notebooks, grades it
-in a sandbox like ``check`` does and prints one line per sample: the tasks it lost, the
-tasks it was declared to break, and ``ok`` or ``MISMATCH`` with the messages of the
-checks that decided it. Exits 1 when a sample does not lose exactly its declared tasks.
+in a sandbox like ``check`` does (every child forked from one zygote) and prints one
+line per sample: the tasks it lost, the tasks it was declared to break, and ``ok`` or
+``MISMATCH`` with the messages of the checks that decided it. Exits 1 when a sample
+does not lose exactly its declared tasks.
 """
 
 import argparse
@@ -15,8 +16,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.grading import grade_notebook
-from autograder.samples import build_submission, load_samples
+from autograder.samples import build_submission, grade_in_one_zygote, load_samples
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -44,10 +44,8 @@ def main(argv=None):
     if unknown:
         parser.error(f"no sample {', '.join(unknown)} in {args.assignment}; known: {sorted(known)}")
     failures = 0
-    for sample, notebook in samples:
-        if args.students and sample.student not in args.students:
-            continue
-        result = grade_notebook(notebook, args.assignment, seed=args.seed)
+    chosen = [(s, n) for s, n in samples if not args.students or s.student in args.students]
+    for sample, result in grade_in_one_zygote(args.assignment, chosen, lambda _: args.seed):
         lost = lost_tasks(result)
         expected = sorted(result.tasks) if sample.blank else sorted(sample.breaks)
         ok = lost == expected
