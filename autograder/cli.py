@@ -8,7 +8,13 @@ from pathlib import Path
 
 from autograder import reports
 from autograder.check_files import CHECKS_DIR, child_preload
-from autograder.notebook import SubmissionError, hand_graded_points, read_notebook, task_points
+from autograder.notebook import (
+    SubmissionError,
+    hand_graded_points,
+    read_notebook,
+    release_differences,
+    task_points,
+)
 from autograder.sandbox.runner import MIB, NO_SANDBOX_WARNING, Limits, SandboxUnavailable, Zygote
 
 
@@ -144,18 +150,45 @@ def assignment_of(notebook, path):
     return matches[0]
 
 
+RELEASE_DIR = Path(__file__).resolve().parents[1] / "release"
+
+
+def release_notebook(args, assignment):
+    """The released notebook of ``assignment`` that ``check`` compares with: ``--release``,
+    else the one in the course's release/ folder, else None (with a warning)."""
+    path = Path(args.release) if args.release else RELEASE_DIR / assignment / f"{assignment}.ipynb"
+    if path.is_file():
+        return path
+    if args.release:
+        raise SubmissionError("missing-release", f"--release {args.release}: no such file")
+    print(
+        f"warning: no release notebook at {path}: the notebook is checked as it is, while "
+        "grading first puts back its read-only and test cells (give the released notebook "
+        "with --release PATH)",
+        file=sys.stderr,
+    )
+    return None
+
+
 def cmd_check(args):
+    notice = sys.stderr if args.json else sys.stdout  # --json: stdout holds the JSON only
     try:
         notebook = read_notebook(args.notebook)
         assignment = args.assignment or assignment_of(notebook, args.notebook)
+        release = release_notebook(args, assignment)
+        differences = release and release_differences(notebook, read_notebook(release))
     except SubmissionError as exc:
         print(f"{exc.status}: {exc.message}", file=sys.stderr)
         return 2
-    print(
-        f"Checking {args.notebook} against the hidden checks of {assignment} ...",
-        file=sys.stderr if args.json else sys.stdout,  # --json: stdout holds the JSON only
-        flush=True,
-    )
+    print(f"Checking {args.notebook} against the hidden checks of {assignment} ...", file=notice)
+    if differences:
+        print(
+            "Grading puts back what differs from the released notebook, and so does this "
+            "check (through nbgrader, as grading does):\n"
+            + "".join(f"  - {difference}\n" for difference in differences),
+            file=notice,
+        )
+    notice.flush()
     out = sys.stdout  # the checks run with stdout captured
 
     def print_task(task):
@@ -167,16 +200,39 @@ def cmd_check(args):
     with zygote:
         from autograder.grading import grade_notebook
 
-        result = grade_notebook(
-            notebook,
-            assignment,
-            on_task=None if args.json else print_task,
-            seed=args.seed,
-            cell_timeout=args.cell_timeout,
-            check_timeout=args.check_timeout,
-            notebook_budget=args.notebook_budget,
-            zygote=zygote,
-        )
+        graded, failed = [], []
+
+        def grade(notebook, *_):  # receives the notebook as grading sanitized it
+            try:
+                result = grade_notebook(
+                    notebook,
+                    assignment,
+                    on_task=None if args.json else print_task,
+                    seed=args.seed,
+                    cell_timeout=args.cell_timeout,
+                    check_timeout=args.check_timeout,
+                    notebook_budget=args.notebook_budget,
+                    zygote=zygote,
+                )
+            except BaseException as exc:  # nbgrader would take it for the notebook's error
+                failed.append(exc)
+                raise
+            graded.append((notebook, result))
+            return result
+
+        if differences:
+            from autograder import nbgrader_bridge  # 1.7 s of imports: only when needed
+
+            outcome = nbgrader_bridge.autograde_from_release(release, assignment, notebook, grade)
+            if failed:
+                raise failed[0]
+            if not outcome["success"] or not graded:
+                log = (outcome.get("log") or "") + (outcome.get("error") or "")
+                print(f"nbgrader could not autograde this notebook: {log.strip()[-2000:]}")
+                return 2
+        else:
+            grade(notebook)
+    notebook, result = graded[-1]
     summary = {
         "student": "you",
         "assignment": assignment,
@@ -290,6 +346,12 @@ def build_parser():
     check.add_argument("notebook")
     check.add_argument("--assignment", help="assignment id (default: from the task ids)")
     check.add_argument("--json", action="store_true", help="print the result as JSON")
+    check.add_argument(
+        "--release",
+        metavar="NOTEBOOK",
+        help="the released notebook, whose read-only and test cells grading puts back "
+        "(default: release/ASSIGNMENT/ASSIGNMENT.ipynb of this course)",
+    )
     timeouts(check)
     check.set_defaults(run=cmd_check)
     return parser

@@ -19,7 +19,9 @@ AssignLatePenalties, CheckCellMetadata``).
 import json
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import warnings
 from dataclasses import asdict
 from pathlib import Path
@@ -237,6 +239,27 @@ def autograde(course_dir, assignment, student, grade):
             # nbgrader's session handling warns about objects it adds itself
             warnings.simplefilter("ignore", SAWarning)
             return capture_log(converter)
+
+
+def autograde_from_release(release_notebook, assignment, notebook, grade):
+    """:func:`autograde` of one ``notebook`` in a throwaway course whose gradebook nbgrader
+    makes from ``release_notebook`` (the self-check of a notebook that grading would
+    sanitize, see :func:`autograder.notebook.release_differences`). nbgrader records the
+    release's graded cells as they are in the source's gradebook (its solutions are
+    stubs there already), so the notebook ``grade`` receives is sanitized as grading
+    sanitizes it. Returns nbgrader's ``{"success", "log", "error"}``."""
+    release_notebook = Path(release_notebook)
+    with tempfile.TemporaryDirectory(prefix="autograder-check-") as root:
+        source = Path(root) / "source" / assignment
+        source.mkdir(parents=True)
+        shutil.copyfile(release_notebook, source / release_notebook.name)
+        generate_assignment(root, assignment)
+        submitted = Path(root) / "submitted" / "you" / assignment
+        submitted.mkdir(parents=True)
+        with warnings.catch_warnings():  # a notebook made outside JupyterLab has no cell ids
+            warnings.simplefilter("ignore", nbformat.validator.MissingIDFieldWarning)
+            nbformat.write(notebook, submitted / release_notebook.name)
+        return autograde(root, assignment, "you", grade)
 
 
 def generate_assignment(course_dir, assignment):

@@ -191,3 +191,52 @@ def strip_solution_markers(source):
 
 
 _MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
+
+
+def _source_text(cell):
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
+def release_differences(notebook, release):
+    """What ``nbgrader autograde`` would put back in ``notebook`` before grading it, as
+    sentences (``[]``: nothing). ``release`` is the notebook as released, whose graded
+    cells are those nbgrader recorded in the gradebook: it restores their cell types,
+    ``locked`` flags, points and, for locked cells, their text; drops copies and cells
+    with a grade_id it does not know; and adds back deleted grade cells.
+
+    Sound rather than complete: when the list is empty, nbgrader's sanitizing changes
+    nothing the grader reads (the cells, their order and their nbgrader metadata); a
+    difference it would not act on may still be listed.
+    """
+    recorded = {}
+    for cell in release.cells:
+        grade_id = nbgrader_meta(cell).get("grade_id")
+        if grade_id:
+            recorded[grade_id] = cell
+    found, differences = set(), []
+    for index, cell in enumerate(notebook.cells):
+        meta = cell.get("metadata", {}).get("nbgrader")
+        if not meta:
+            continue
+        grade_id = meta.get("grade_id") if isinstance(meta, dict) else None
+        if grade_id not in recorded:
+            differences.append(
+                f"cell {index + 1} has nbgrader metadata the release does not have "
+                f"(grade_id {str(grade_id)[:60]!r})"
+            )
+            continue
+        if grade_id in found:
+            differences.append(f"cell {grade_id} is there more than once (a copied cell)")
+            continue
+        found.add(grade_id)
+        released = recorded[grade_id]
+        if cell.get("cell_type") != released.cell_type:
+            differences.append(f"cell {grade_id} was made a {cell.get('cell_type')} cell")
+        elif meta != nbgrader_meta(released):
+            differences.append(f"the nbgrader metadata of cell {grade_id} was changed")
+        elif meta.get("locked") and _source_text(cell) != _source_text(released):
+            differences.append(f"the read-only cell {grade_id} was edited")
+    deleted = [grade_id for grade_id in recorded if grade_id not in found]
+    differences += [f"cell {grade_id} was deleted" for grade_id in deleted]
+    return differences

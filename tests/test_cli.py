@@ -12,6 +12,7 @@ import pytest
 from course_fixtures import sample_course, samples_by_name
 
 from autograder.grading import CHECKS_DIR
+from autograder.samples import build_submission
 
 pytestmark = pytest.mark.slow  # whole batches or notebooks: make test-fast skips it
 
@@ -24,9 +25,26 @@ def autograder(*args, cwd=None):
     )
 
 
+REPO = Path(__file__).resolve().parents[1]
+
+
+def tampered(sample):
+    """``sample``'s notebook with what grading puts back changed: the read-only setup cell
+    edited so that every answer fails (``np = None``), the points of 02.1 raised, and the
+    test cell of 02.8 deleted."""
+    release = nbformat.read(REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    source = nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    notebook = build_submission(sample, release, source)
+    by_id = {c.metadata.get("nbgrader", {}).get("grade_id"): c for c in notebook.cells}
+    by_id["setup"].source += "\nnp = None  # edited by hand\n"
+    by_id["02_1"].metadata.nbgrader["points"] = 20
+    notebook.cells.remove(by_id["02_8"])
+    return nbformat.writes(notebook)
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
-    """A course directory outside the repository with four kinds of submission."""
+    """A course directory outside the repository with five kinds of submission."""
     samples, bug = samples_by_name(ASSIGNMENT)
     submissions = {
         "ada": samples["reference"],
@@ -34,11 +52,21 @@ def course(tmp_path_factory):
         "cy": {f"{ASSIGNMENT}.ipynb": '{"cells": ['},
         "dee": {"Untitled.ipynb": "{}"},
         "eve": {},
+        "fay": {f"{ASSIGNMENT}.ipynb": tampered(bug)},
     }
     course = sample_course(tmp_path_factory.mktemp("course") / "elsewhere", ASSIGNMENT, submissions)
     result = autograder("grade", ASSIGNMENT, "--course-dir", str(course.root))
     assert result.returncode == 0, result.stderr
     return course, bug, result.stdout
+
+
+@pytest.fixture(scope="module")
+def feedback(course):
+    """The course's feedback, written once for the tests that read it."""
+    course_, _, _ = course
+    result = autograder("feedback", ASSIGNMENT, "--course-dir", str(course_.root))
+    assert result.returncode == 0, result.stderr
+    return course_.root / "feedback"
 
 
 def test_grade_prints_the_gradebook_table(course):
@@ -88,11 +116,9 @@ def test_scores_land_in_nbgraders_gradebook(course):
     assert float(rows["cy"]["raw_score"]) == 0
 
 
-def test_feedback_names_failing_tasks_without_showing_hidden_checks(course):
+def test_feedback_names_failing_tasks_without_showing_hidden_checks(course, feedback):
     course_, bug, _ = course
-    result = autograder("feedback", ASSIGNMENT, "--course-dir", str(course_.root))
-    assert result.returncode == 0, result.stderr
-    folder = course_.root / "feedback" / "bob" / ASSIGNMENT
+    folder = feedback / "bob" / ASSIGNMENT
     text = (folder / "feedback.txt").read_text()
     html = (folder / f"{ASSIGNMENT}.html").read_text()
     for task in bug.breaks:
@@ -104,7 +130,7 @@ def test_feedback_names_failing_tasks_without_showing_hidden_checks(course):
     ]
     for line in hidden_lines:
         assert line not in text and line not in html, f"hidden check code leaked: {line}"
-    cy = (course_.root / "feedback" / "cy" / ASSIGNMENT / "feedback.txt").read_text()
+    cy = (feedback / "cy" / ASSIGNMENT / "feedback.txt").read_text()
     assert "not valid notebook JSON" in cy
 
 
@@ -191,12 +217,11 @@ def _blocks(text):
     return {task: "\n".join(lines) for task, lines in blocks.items()}
 
 
-def test_a_task_reads_the_same_in_the_notebook_feedback_txt_and_check(course):
+def test_a_task_reads_the_same_in_the_notebook_feedback_txt_and_check(course, feedback):
     """One formatter: the test cell's output in the autograded notebook, feedback.txt and
     the self-check with the same seed show each task's feedback alike."""
     course_, bug, _ = course
-    autograder("feedback", ASSIGNMENT, "--course-dir", str(course_.root))
-    text = (course_.root / "feedback" / "bob" / ASSIGNMENT / "feedback.txt").read_text()
+    text = (feedback / "bob" / ASSIGNMENT / "feedback.txt").read_text()
     in_feedback = _blocks(text)
     graded = nbformat.read(
         course_.root / "autograded" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", as_version=4
@@ -215,3 +240,42 @@ def test_a_task_reads_the_same_in_the_notebook_feedback_txt_and_check(course):
     bad = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     checked = autograder("check", str(bad), "--seed", str(seed))
     assert _blocks(checked.stdout) == in_feedback
+
+
+def test_check_puts_back_what_grading_puts_back(course, feedback):
+    """fay's notebook is bob's with its read-only setup cell edited (every answer fails
+    if it runs), a test cell's points raised and another test cell deleted. Grading
+    restores them from nbgrader's gradebook, so fay scores as bob does; the self-check
+    does the same through nbgrader, says what it put back, and reads as her feedback."""
+    course_, bug, _ = course
+    results = {
+        s: json.loads((course_.root / "grading" / ASSIGNMENT / f"{s}.json").read_text())
+        for s in ("bob", "fay")
+    }
+    assert results["fay"]["score"] == results["bob"]["score"] > 0
+    assert results["fay"]["max_score"] == results["bob"]["max_score"]
+    notebook = course_.root / "submitted" / "fay" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    seed = results["fay"]["notebooks"][ASSIGNMENT]["seed"]
+    checked = autograder("check", str(notebook), "--seed", str(seed))
+    assert checked.returncode == 1, checked.stdout + checked.stderr
+    for change in (
+        "the read-only cell setup was edited",
+        "the nbgrader metadata of cell 02_1 was changed",
+        "cell 02_8 was deleted",
+    ):
+        assert f"  - {change}\n" in checked.stdout, checked.stdout
+    text = (feedback / "fay" / ASSIGNMENT / "feedback.txt").read_text()
+    assert _blocks(checked.stdout) == _blocks(text)
+    assert set(_blocks(text)) == set(course_.task_points(ASSIGNMENT))
+    as_json = json.loads(autograder("check", str(notebook), "--json", "--seed", str(seed)).stdout)
+    assert as_json["score"] == results["fay"]["score"]
+    assert as_json["max_score"] == results["fay"]["max_score"]
+
+
+def test_check_with_a_missing_release_is_a_clear_error(course, tmp_path):
+    course_, bug, _ = course
+    notebook = course_.root / "submitted" / "fay" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    missing = tmp_path / "nowhere.ipynb"
+    result = autograder("check", str(notebook), "--release", str(missing))
+    assert result.returncode == 2
+    assert f"--release {missing}: no such file" in result.stderr

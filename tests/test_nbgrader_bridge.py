@@ -1,10 +1,26 @@
 """The autograde pipeline is nbgrader's own, with Execute (and DeduplicateIds) replaced."""
 
+import copy
+from pathlib import Path
+
+import nbformat
 import pytest
 from nbgrader.converters import Autograde
 from nbgrader.preprocessors import DeduplicateIds, Execute, IgnorePattern
 
-from autograder.nbgrader_bridge import SanitizeGradeCells, TrustedChecks, replace_preprocessor
+from autograder.nbgrader_bridge import (
+    SanitizeGradeCells,
+    TrustedChecks,
+    autograde_from_release,
+    replace_preprocessor,
+)
+from autograder.notebook import (
+    cells_to_run,
+    hand_graded_points,
+    release_differences,
+    task_points,
+)
+from autograder.samples import build_submission, load_samples
 
 
 def test_the_default_pipelines_are_nbgraders_with_one_replacement_each():
@@ -75,3 +91,94 @@ def test_a_broken_schema_is_still_refused():
 
     with pytest.raises(jsonschema.SchemaError):
         _SchemaCheckedOnce().validate({}, {"type": 12})
+
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def _released(assignment="02_batching"):
+    path = REPO / "release" / assignment / f"{assignment}.ipynb"
+    return path, nbformat.read(path, as_version=4)
+
+
+def _cell(notebook, grade_id):
+    return next(
+        c for c in notebook.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id
+    )
+
+
+def test_release_differences_name_what_grading_puts_back():
+    _, release = _released()
+    assert release_differences(release, release) == []
+    edited = copy.deepcopy(release)
+    edited.cells.append(nbformat.v4.new_code_cell("print('mine')"))  # an added cell: kept
+    _cell(edited, "02_1-answer").source = "def linreg_loss_grad(theta, X, y):\n    return 0\n"
+    _cell(edited, "02_3-demo").outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text="ran")
+    ]
+    assert release_differences(edited, release) == []  # answers and outputs are the student's
+    _cell(edited, "setup").source += "\nnp = None\n"
+    _cell(edited, "02_1").metadata.nbgrader["points"] = 20
+    _cell(edited, "02_2").cell_type = "markdown"
+    copied = copy.deepcopy(_cell(edited, "02_3-answer"))
+    edited.cells.insert(0, copied)
+    stray = nbformat.v4.new_code_cell("x = 1")
+    stray.metadata["nbgrader"] = {"grade_id": "mine", "solution": True, "grade": False}
+    edited.cells.append(stray)
+    edited.cells.remove(_cell(edited, "02_8"))
+    assert release_differences(edited, release) == [
+        "the read-only cell setup was edited",
+        "the nbgrader metadata of cell 02_1 was changed",
+        "cell 02_2 was made a markdown cell",
+        "cell 02_3-answer is there more than once (a copied cell)",
+        f"cell {len(edited.cells)} has nbgrader metadata the release does not have "
+        "(grade_id 'mine')",
+        "cell 02_8 was deleted",
+    ]
+
+
+def _what_grading_reads(notebook):
+    """The cells the grader runs, the tasks and the metadata it reads (the ``checksum``
+    field it does not: nbgrader checks locked cells with it before grading)."""
+    metadata = [
+        {k: v for k, v in (c.metadata.get("nbgrader") or {}).items() if k != "checksum"}
+        for c in notebook.cells
+    ]
+    return (
+        cells_to_run(notebook),
+        task_points(notebook),
+        hand_graded_points(notebook),
+        [c.cell_type for c in notebook.cells],
+        metadata,
+    )
+
+
+@pytest.mark.slow
+def test_a_notebook_without_differences_is_one_nbgraders_sanitizing_leaves_alone():
+    """The check skips nbgrader when release_differences finds nothing; nbgrader itself
+    (autograde on a gradebook made from the release) must then change nothing the grader
+    reads, for a blank and for an answered notebook saved by JupyterLab."""
+    path, release = _released()
+    answered = build_submission(
+        next(s for s in load_samples("02_batching") if s.student == "reference"),
+        release,
+        nbformat.read(REPO / "source" / "02_batching" / "02_batching.ipynb", as_version=4),
+    )
+    for cell in answered.cells:
+        if cell.cell_type == "code":
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="out\n")]
+            cell.execution_count = 1
+    for notebook in (release, answered):
+        assert release_differences(notebook, release) == []
+        seen = []
+
+        def grade(sanitized, *_, seen=seen):
+            seen.append(copy.deepcopy(sanitized))
+            raise RuntimeError("enough: only the sanitized notebook is wanted")
+
+        autograde_from_release(path, "02_batching", copy.deepcopy(notebook), grade)
+        assert len(seen) == 1
+        assert _what_grading_reads(seen[0]) == _what_grading_reads(notebook)
+        assert seen[0].cells and _what_grading_reads(seen[0]) != _what_grading_reads(
+            nbformat.v4.new_notebook()
+        )
