@@ -11,10 +11,19 @@ ASSIGNMENTS := $(notdir $(wildcard source/[0-9][0-9]_*))
 
 setup: $(STAMP)
 
+# uv installs the pinned packages in seconds where pip takes minutes; pip does it where uv
+# cannot be installed. uv does not read pip's configuration: the folder of local wheels
+# that pip's PIP_FIND_LINKS names (the CPU build of torch on a CPU machine) is passed on.
+FIND_LINKS := $(if $(PIP_FIND_LINKS),--find-links $(PIP_FIND_LINKS))
+
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: run make PYTHON=python3.11 ...")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --constraint constraints.txt --editable '.[test]'
+	if $(PY) -m pip install --quiet --constraint constraints.txt uv; then \
+	  $(VENV)/bin/uv pip install --quiet --python $(PY) $(FIND_LINKS) --constraint constraints.txt --editable '.[test]'; \
+	else \
+	  $(PY) -m pip install --quiet --constraint constraints.txt --editable '.[test]'; \
+	fi
 	touch $(STAMP)
 
 # One pytest-xdist worker per core; each module (or test class) runs on one worker, so
