@@ -29,12 +29,12 @@ $(STAMP): pyproject.toml constraints.txt
 # One pytest-xdist worker per core; each module (or test class) runs on one worker, so
 # a batch graded by a module- or class-scoped fixture is graded once.
 test: setup
-	$(PY) -m pytest -n auto --dist loadscope
+	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder
 
 # The edit loop: every test but those marked slow (whole batches, notebooks run top to
 # bottom, the hostile corpus).
 test-fast: setup
-	$(PY) -m pytest -n auto --dist loadscope -m "not slow"
+	$(PY) -m pytest -n auto --dist loadscope --no-loadscope-reorder -m "not slow"
 
 # Generate the releases, grade the bundled sample submissions, print the gradebook.
 demo: setup

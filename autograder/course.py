@@ -45,6 +45,16 @@ from autograder.workers import DaskWorkers, GradingWorkers, environment_hash, ha
 BROKEN_CELL_STATUSES = ("timeout", "crashed", "memory", "processes", "output", "cpu")
 
 
+def submission_status(notebook_results):
+    """A graded submission's status: "graded", or the first cell that hung, crashed or hit
+    a limit (``"timeout in cell 02_3-answer"``)."""
+    for notebook in notebook_results:
+        for cell in notebook.cells:
+            if cell.status in BROKEN_CELL_STATUSES:
+                return f"{cell.status} in cell {cell.cell_id}"
+    return "graded"
+
+
 @dataclass
 class StudentResult:
     student: str
@@ -333,12 +343,14 @@ class Course:
                 assignment, "nbgrader-error", message
             )
             return self._save(result)
-        status = "graded"
-        broken = [c for n in graded.values() for c in n.cells if c.status in BROKEN_CELL_STATUSES]
-        if broken:
-            status = f"{broken[0].status} in cell {broken[0].cell_id}"
         return self._save(
-            StudentResult(student, assignment, status, notebooks=graded, content_hash=content_hash)
+            StudentResult(
+                student,
+                assignment,
+                submission_status(graded.values()),
+                notebooks=graded,
+                content_hash=content_hash,
+            )
         )
 
     def _grade_guarded(self, assignment, student, **options):

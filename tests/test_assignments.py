@@ -21,7 +21,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.course import Course, StudentResult, student_seed
+from autograder.course import Course, StudentResult, student_seed, submission_status
 from autograder.demo import make_course
 from autograder.grading import CHECKS_DIR, reference_student, run_checks
 from autograder.notebook import task_points
@@ -169,21 +169,32 @@ def last_answer_index(notebook):
 
 def grade_directly(assignment, notebooks, seed):
     """``{student: StudentResult}`` of notebooks graded by the hidden checks alone, in one
-    zygote, without nbgrader's pipeline around them: for the samples, which test the
-    checks (a bug loses its tasks, another style keeps them), not the pipeline."""
+    zygote, without nbgrader's pipeline around them: for what tests the checks and the
+    grader (a bug loses its tasks, another style keeps them, tampering gains nothing), not
+    nbgrader's sanitizing."""
     graded = grade_in_one_zygote(
-        assignment, notebooks.items(), lambda student: student_seed(seed, student)
+        assignment,
+        notebooks.items(),
+        lambda student: student_seed(seed, student),
+        cell_timeout=5,
     )
     return {
-        student: StudentResult(student, assignment, result.status, notebooks={assignment: result})
+        student: StudentResult(
+            student, assignment, submission_status([result]), notebooks={assignment: result}
+        )
         for student, result in graded
     }
 
 
+# graded through nbgrader's autograde: what its sanitizing decides
+WHOLE_PIPELINE = ("reference", "blank", "deleted-test-cell", "copied-grade-cells")
+
+
 def grade_samples(assignment, tmp_path_factory):
     """The assignment's samples plus adversarial submissions. The reference, the blank
-    release and the adversarial ones are graded in one batch through the whole pipeline
-    (nbgrader's autograde with our checks); the other samples by the checks alone."""
+    release and the submissions nbgrader sanitizes (a deleted test cell, copied grade
+    cells) are graded in one batch through the whole pipeline (nbgrader's autograde with
+    our checks); the others by the checks alone."""
     course = make_course(tmp_path_factory.mktemp(assignment))
     from autograder import nbgrader_bridge
 
@@ -220,15 +231,17 @@ def grade_samples(assignment, tmp_path_factory):
         f"from {ANSWER_MODULES[assignment]} import *  # the reference, refused while grading\n"
     )
     extra["imports-reference"] = imports
-    for student, notebook in extra.items():
-        folder = course.root / "submitted" / student / assignment
-        folder.mkdir(parents=True)
-        nbformat.write(notebook, folder / f"{assignment}.ipynb")
+    for student in WHOLE_PIPELINE:
+        if student in extra:
+            folder = course.root / "submitted" / student / assignment
+            folder.mkdir(parents=True)
+            nbformat.write(extra[student], folder / f"{assignment}.ipynb")
     results = {r.student: r for r in Course(course.root).grade(assignment, cell_timeout=5)}
-    others = {
-        s.student: build_submission(s, release, source) for s in samples if s not in whole_pipeline
-    }
+    others = {s.student: build_submission(s, release, source) for s in samples}
+    others.update(extra)
+    others = {student: nb for student, nb in others.items() if student not in WHOLE_PIPELINE}
     results.update(grade_directly(assignment, others, seed=20261202))
+    assert set(results) == {s.student for s in samples} | set(extra)
     return assignment, samples, results
 
 

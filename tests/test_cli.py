@@ -11,6 +11,7 @@ import nbformat
 import pytest
 from course_fixtures import sample_course, samples_by_name
 
+from autograder import reports
 from autograder.grading import CHECKS_DIR
 from autograder.samples import build_submission
 
@@ -67,6 +68,25 @@ def feedback(course):
     result = autograder("feedback", ASSIGNMENT, "--course-dir", str(course_.root))
     assert result.returncode == 0, result.stderr
     return course_.root / "feedback"
+
+
+def graded_seed(course_, student):
+    result = json.loads((course_.root / "grading" / ASSIGNMENT / f"{student}.json").read_text())
+    return result["notebooks"][ASSIGNMENT]["seed"]
+
+
+@pytest.fixture(scope="module")
+def bob_checked(course):
+    """bob's self-check with the seed his notebook was graded with: as plain text and as
+    JSON (run once for the tests that read them)."""
+    course_, _, _ = course
+    bad = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+    seed = str(graded_seed(course_, "bob"))
+    return (
+        int(seed),
+        autograder("check", str(bad), "--seed", seed),
+        autograder("check", str(bad), "--json", "--seed", seed),
+    )
 
 
 def test_grade_prints_the_gradebook_table(course):
@@ -134,26 +154,22 @@ def test_feedback_names_failing_tasks_without_showing_hidden_checks(course, feed
     assert "not valid notebook JSON" in cy
 
 
-def test_self_study_check(course, tmp_path):
+def test_self_study_check(course, bob_checked):
     course_, bug, _ = course
     good = course_.root / "submitted" / "ada" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
     result = autograder("check", str(good))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "FAILED" not in result.stdout
-    bad = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    result = autograder("check", str(bad))
+    _, result, _ = bob_checked
     assert result.returncode == 1
     assert f"Task {bug.breaks[0]}: 0 of" in result.stdout and "FAILED" in result.stdout
 
 
-def test_check_shows_its_seed_and_json_output_is_json_only(course):
-    course_, bug, _ = course
-    bad = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    plain = autograder("check", str(bad), "--seed", "4242")
-    assert "seed 4242" in plain.stdout and "--seed 4242" in plain.stdout, plain.stdout
-    as_json = autograder("check", str(bad), "--json", "--seed", "4242")
+def test_check_shows_its_seed_and_json_output_is_json_only(bob_checked):
+    seed, plain, as_json = bob_checked
+    assert f"seed {seed}" in plain.stdout and f"--seed {seed}" in plain.stdout, plain.stdout
     summary = json.loads(as_json.stdout)  # nothing but the JSON on stdout
-    assert summary["notebooks"]["notebook"]["seed"] == 4242
+    assert summary["notebooks"]["notebook"]["seed"] == seed
     assert summary["score"] < summary["max_score"]
     # each task is printed once, as its checks finish, before the total; the same seed
     # gives the same result as the JSON's
@@ -187,10 +203,12 @@ def test_clear_errors_for_wrong_arguments(course, tmp_path):
 
 def test_check_of_a_blank_release_says_what_is_not_done_and_what_is_graded_by_hand():
     blank = Path(__file__).resolve().parents[1] / "release" / "05_cifar10" / "05_cifar10.ipynb"
-    result = autograder("check", str(blank))
+    result = autograder("check", str(blank), "--json")
     assert result.returncode == 1, result.stderr
-    assert "not done yet: the answer still raises NotImplementedError" in result.stdout
-    assert "your code raised NotImplementedError" not in result.stdout
+    summary = json.loads(result.stdout)
+    shown = reports.feedback_text(summary)  # check prints this, with each task as it finishes
+    assert "not done yet: the answer still raises NotImplementedError" in shown
+    assert "your code raised NotImplementedError" not in shown
     hand = nbformat.read(blank, 4)
     written = [
         c.metadata["nbgrader"]
@@ -199,8 +217,7 @@ def test_check_of_a_blank_release_says_what_is_not_done_and_what_is_graded_by_ha
     ]
     assert written, "05 has a written answer graded by hand"
     points = written[0]["points"]
-    assert f"Task 05.9: {points:g} points, graded by hand" in result.stdout
-    summary = json.loads(autograder("check", str(blank), "--json").stdout)
+    assert f"Task 05.9: {points:g} points, graded by hand" in shown
     assert summary["hand_graded"] == {"05.9": points}
 
 
@@ -217,7 +234,9 @@ def _blocks(text):
     return {task: "\n".join(lines) for task, lines in blocks.items()}
 
 
-def test_a_task_reads_the_same_in_the_notebook_feedback_txt_and_check(course, feedback):
+def test_a_task_reads_the_same_in_the_notebook_feedback_txt_and_check(
+    course, feedback, bob_checked
+):
     """One formatter: the test cell's output in the autograded notebook, feedback.txt and
     the self-check with the same seed show each task's feedback alike."""
     course_, bug, _ = course
@@ -235,10 +254,7 @@ def test_a_task_reads_the_same_in_the_notebook_feedback_txt_and_check(course, fe
     assert in_notebook == in_feedback
     for task in bug.breaks:
         assert f"Task {task}: 0 of" in in_feedback[task] and "[FAILED]" in in_feedback[task]
-    seed = json.loads((course_.root / "grading" / ASSIGNMENT / "bob.json").read_text())
-    seed = seed["notebooks"][ASSIGNMENT]["seed"]
-    bad = course_.root / "submitted" / "bob" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    checked = autograder("check", str(bad), "--seed", str(seed))
+    _, checked, _ = bob_checked
     assert _blocks(checked.stdout) == in_feedback
 
 
@@ -255,8 +271,7 @@ def test_check_puts_back_what_grading_puts_back(course, feedback):
     assert results["fay"]["score"] == results["bob"]["score"] > 0
     assert results["fay"]["max_score"] == results["bob"]["max_score"]
     notebook = course_.root / "submitted" / "fay" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
-    seed = results["fay"]["notebooks"][ASSIGNMENT]["seed"]
-    checked = autograder("check", str(notebook), "--seed", str(seed))
+    checked = autograder("check", str(notebook), "--seed", str(graded_seed(course_, "fay")))
     assert checked.returncode == 1, checked.stdout + checked.stderr
     for change in (
         "the read-only cell setup was edited",
@@ -267,9 +282,8 @@ def test_check_puts_back_what_grading_puts_back(course, feedback):
     text = (feedback / "fay" / ASSIGNMENT / "feedback.txt").read_text()
     assert _blocks(checked.stdout) == _blocks(text)
     assert set(_blocks(text)) == set(course_.task_points(ASSIGNMENT))
-    as_json = json.loads(autograder("check", str(notebook), "--json", "--seed", str(seed)).stdout)
-    assert as_json["score"] == results["fay"]["score"]
-    assert as_json["max_score"] == results["fay"]["max_score"]
+    total = f"Assignment {ASSIGNMENT}: {results['fay']['score']:g} of "
+    assert total + f"{results['fay']['max_score']:g} points" in checked.stdout
 
 
 def test_check_with_a_missing_release_is_a_clear_error(course, tmp_path):

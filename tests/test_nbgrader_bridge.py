@@ -1,16 +1,21 @@
 """The autograde pipeline is nbgrader's own, with Execute (and DeduplicateIds) replaced."""
 
 import copy
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
+import nbgrader.api
 import pytest
 from nbgrader.converters import Autograde
+from nbgrader.dbutil import _temp_alembic_ini
 from nbgrader.preprocessors import DeduplicateIds, Execute, IgnorePattern
 
 from autograder.nbgrader_bridge import (
     SanitizeGradeCells,
     TrustedChecks,
+    alembic_head,
     autograde_from_release,
     replace_preprocessor,
 )
@@ -182,3 +187,18 @@ def test_a_notebook_without_differences_is_one_nbgraders_sanitizing_leaves_alone
         assert seen[0].cells and _what_grading_reads(seen[0]) != _what_grading_reads(
             nbformat.v4.new_notebook()
         )
+
+
+@pytest.mark.slow
+def test_a_new_gradebook_gets_the_revision_the_alembic_command_prints():
+    """nbgrader stamps a new gradebook with the first head ``alembic heads`` prints; the
+    grader reads it in process instead of running the command."""
+    with _temp_alembic_ini("sqlite:////tmp/gradebook.db") as ini:
+        printed = subprocess.run(
+            [str(Path(sys.executable).with_name("alembic")), "-c", ini, "heads"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    assert printed.split("\n")[0].split(" ")[0] == alembic_head()
+    assert nbgrader.api.get_alembic_version() == alembic_head()

@@ -112,32 +112,43 @@ def test_the_student_environment_cannot_import_the_course(student_course):
     assert probe.returncode == 0, probe.stderr
 
 
-@pytest.mark.parametrize("assignment", ASSIGNMENTS)
-def test_answered_release_runs_top_to_bottom_without_the_course_package(
-    assignment, student_course, monkeypatch
-):
-    monkeypatch.setenv("JUPYTER_PATH", str(student_course / ".jupyter"))
-    monkeypatch.delenv("PYTHONPATH", raising=False)
-    notebook = answered(assignment)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(NO_COURSE))
-    budget = RUN_BUDGET_S.get(assignment, 60)
-    client = NotebookClient(
-        notebook,
-        timeout=budget,
-        kernel_name="student",
-        resources={"metadata": {"path": str(student_course / assignment)}},
-    )
-    started = time.perf_counter()
-    client.execute()
-    elapsed = time.perf_counter() - started
-    print(f"{assignment}: answered release executed in {elapsed:.1f} s")
-    assert elapsed <= budget, f"{assignment} took {elapsed:.1f} s (limit {budget} s)"
-    outputs = "\n".join(
-        out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
-    )
-    if assignment == "05_cifar10":
-        # the range test ran the student's own answer to Task 04.8, found beside it
-        assert "range test: " in outputs and "range test skipped" not in outputs, outputs[-2000:]
+class AnsweredRelease:
+    """One assignment's answered release run top to bottom; one subclass per assignment,
+    so that pytest-xdist (``--dist loadscope``) spreads the runs over its workers."""
+
+    assignment = None
+
+    def test_runs_top_to_bottom_without_the_course_package(self, student_course, monkeypatch):
+        assignment = self.assignment
+        monkeypatch.setenv("JUPYTER_PATH", str(student_course / ".jupyter"))
+        monkeypatch.delenv("PYTHONPATH", raising=False)
+        notebook = answered(assignment)
+        notebook.cells.insert(0, nbformat.v4.new_code_cell(NO_COURSE))
+        budget = RUN_BUDGET_S.get(assignment, 60)
+        client = NotebookClient(
+            notebook,
+            timeout=budget,
+            kernel_name="student",
+            resources={"metadata": {"path": str(student_course / assignment)}},
+        )
+        started = time.perf_counter()
+        client.execute()
+        elapsed = time.perf_counter() - started
+        print(f"{assignment}: answered release executed in {elapsed:.1f} s")
+        assert elapsed <= budget, f"{assignment} took {elapsed:.1f} s (limit {budget} s)"
+        outputs = "\n".join(
+            out.get("text", "") for cell in notebook.cells for out in cell.get("outputs", [])
+        )
+        if assignment == "05_cifar10":
+            # the range test ran the student's own answer to Task 04.8, found beside it
+            assert "range test: " in outputs and "range test skipped" not in outputs, outputs[
+                -2000:
+            ]
+
+
+for _assignment in ASSIGNMENTS:
+    _name = f"TestAnsweredRelease_{_assignment}"
+    globals()[_name] = type(_name, (AnsweredRelease,), {"assignment": _assignment})
 
 
 @pytest.mark.parametrize("assignment", ASSIGNMENTS)

@@ -122,14 +122,18 @@ def write_submissions(course_root, assignment, samples=None):
     return samples
 
 
-def grade_in_one_zygote(assignment, notebooks, seed=lambda key: None):
+def grade_in_one_zygote(assignment, notebooks, seed=lambda key: None, **timeouts):
     """Yield ``(key, NotebookResult)`` for each ``(key, notebook)`` of ``notebooks``,
     graded by the hidden checks alone (as ``check`` grades), every child forked from one
-    zygote. ``seed(key)`` is the seed of each (None: a fresh one)."""
+    zygote. ``seed(key)`` is the seed of each (None: a fresh one); ``timeouts`` are
+    :func:`~autograder.grading.grade_notebook`'s (``cell_timeout=5``)."""
     from autograder.check_files import child_preload
     from autograder.grading import grade_notebook
     from autograder.sandbox.runner import Zygote
 
     with Zygote(preload=child_preload(assignment)) as zygote:
         for key, notebook in notebooks:
-            yield key, grade_notebook(notebook, assignment, zygote=zygote, seed=seed(key))
+            yield (
+                key,
+                grade_notebook(notebook, assignment, zygote=zygote, seed=seed(key), **timeouts),
+            )
