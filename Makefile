@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed: run make PYTHON=python3.11 ...")'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	if $(PY) -m pip install --quiet --constraint constraints.txt uv; then \
-	  $(VENV)/bin/uv pip install --quiet --python $(PY) $(FIND_LINKS) --constraint constraints.txt --editable '.[test]'; \
+	  $(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(PY) $(FIND_LINKS) --constraint constraints.txt --editable '.[test]'; \
 	else \
 	  $(PY) -m pip install --quiet --constraint constraints.txt --editable '.[test]'; \
 	fi
