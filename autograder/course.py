@@ -418,7 +418,7 @@ class Course:
         ``"none"``. A submission whose earlier result still stands
         (:meth:`kept_result`) is not graded again unless ``regrade``; its result is a
         :class:`KeptResult`. ``progress(result, seconds, done, total)`` is called after
-        each submission.
+        each submission, first for the results that stand (no worker starts for them).
         """
         self.source_notebooks(assignment)  # fails early, naming the known assignments
         students = list(students) if students else self.students(assignment)
@@ -443,46 +443,66 @@ class Course:
         grader_hash = self.grader_hash(assignment, options)
         total, done = len(students), 0
         report_lock = threading.Lock()
+        results = {}
 
-        def grade_one(student, **where):
+        def report(result, started):
             nonlocal done
-            started = time.perf_counter()
-            content_hash = self.inputs_hash(assignment, student, grader_hash)
-            result = None if regrade else self.kept_result(assignment, student, content_hash)
-            if result is None:
-                result = self._grade_guarded(
-                    assignment,
-                    student,
-                    seed=student_seed(seed, student),
-                    content_hash=content_hash,
-                    **where,
-                    **timeouts,
-                )
             with report_lock:
+                results[result.student] = result
                 done += 1
                 if progress:
                     progress(result, time.perf_counter() - started, done, total)
-            return result
 
+        # the results that still stand are reported first; no worker starts for them
+        pending = {}
+        for student in students:
+            started = time.perf_counter()
+            content_hash = self.inputs_hash(assignment, student, grader_hash)
+            kept = None if regrade else self.kept_result(assignment, student, content_hash)
+            if kept is None:
+                pending[student] = content_hash
+            else:
+                report(kept, started)
+
+        def grade_one(student, **where):
+            started = time.perf_counter()
+            result = self._grade_guarded(
+                assignment,
+                student,
+                seed=student_seed(seed, student),
+                content_hash=pending[student],
+                **where,
+                **timeouts,
+            )
+            report(result, started)
+
+        def in_order():
+            return [results[student] for student in students]
+
+        if not pending:
+            return in_order()
         if dask is None:
             preload = child_preload(assignment, self.checks_dir)
-            if jobs == 1 or len(students) <= 1:
+            if jobs == 1 or len(pending) == 1:
                 with Zygote(sandbox=sandbox, limits=limits, preload=preload) as zygote:
                     zygote.spawn().stop()  # a sandbox the kernel refuses stops the batch here
-                    return [grade_one(student, zygote=zygote) for student in students]
-            workers = GradingWorkers(min(jobs, len(students)), sandbox, limits, preload)
+                    for student in pending:
+                        grade_one(student, zygote=zygote)
+                return in_order()
+            workers = GradingWorkers(min(jobs, len(pending)), sandbox, limits, preload)
         else:
             workers = DaskWorkers(dask, assignment, self.checks_dir, sandbox, limits)
         gradebook_lock = threading.Lock()
 
         def grade_locked(student):
             with gradebook_lock:
-                return grade_one(student, workers=workers, gradebook_lock=gradebook_lock)
+                grade_one(student, workers=workers, gradebook_lock=gradebook_lock)
 
         with workers, _shared_process_state(self.root):
             workers.start()  # a sandbox the kernel refuses stops the batch here too
-            with ThreadPoolExecutor(max(1, min(jobs or workers.slots, len(students)))) as threads:
-                return list(threads.map(grade_locked, students))
+            with ThreadPoolExecutor(max(1, min(jobs or workers.slots, len(pending)))) as threads:
+                list(threads.map(grade_locked, pending))
+        return in_order()
 
     def load_results(self, assignment):
         results = []

@@ -21,8 +21,10 @@ from course_fixtures import (
     samples_by_name,
 )
 
+from autograder import cli
 from autograder.course import Course
 from autograder.grading import CHECKS_DIR
+from autograder.sandbox import runner
 
 pytestmark = pytest.mark.slow  # whole batches or notebooks: make test-fast skips it
 
@@ -147,3 +149,24 @@ def test_a_result_without_its_gradebook_entry_is_not_kept(course):
     shutil.rmtree(course_.root / "autograded" / "bob")
     lines = progress_lines(grade(course_.root))
     assert "kept" not in lines["bob"] and "kept" in lines["ada"]
+
+
+def test_a_rerun_that_keeps_everything_starts_no_sandbox(course, monkeypatch, capsys):
+    """The results that stand are reported before any zygote or worker starts: with the
+    sandbox refused, a rerun that keeps every submission still succeeds, while one that
+    has to grade stops with the sandbox's error."""
+    course_, _ = course
+    argv = ["grade", ASSIGNMENT, "--course-dir", str(course_.root)]
+    assert cli.main(argv) == 0  # whatever the tests before left to grade
+    real_policy = runner.sandbox_policy
+    monkeypatch.setattr(
+        runner,
+        "sandbox_policy",
+        lambda *args: {**real_policy(*args), "root": "/nonexistent/sandbox-root"},
+    )
+    capsys.readouterr()
+    argv += ["--jobs", "1"]  # the sandbox of this process (workers would make their own)
+    assert cli.main(argv) == 0
+    assert "3 of 3 submissions were kept" in capsys.readouterr().out
+    assert cli.main([*argv, "--regrade"]) == 2
+    assert "pass --sandbox none" in capsys.readouterr().err
