@@ -29,7 +29,7 @@ import re
 import sys
 
 from autograder.check_files import module_literal
-from autograder.notebook import is_test_cell, nbgrader_meta, task_id_of
+from autograder.notebook import is_test_cell, nbgrader_meta, source_text, task_id_of
 
 STANDARD_LIBRARY = frozenset(sys.stdlib_module_names) - {"importlib", "builtins"}
 _MAGIC = re.compile(r"^\s*[%!]")
@@ -138,7 +138,7 @@ def import_findings(notebook, allowed):
         return top in allowed_set or top in STANDARD_LIBRARY
 
     code = [c for c in notebook.cells if c.get("cell_type") == "code"]
-    trees = [_parse("".join(c.source) if isinstance(c.source, list) else c.source) for c in code]
+    trees = [_parse(source_text(c)) for c in code]
     foreign = {}
     for cell, tree in zip(code, trees, strict=True):
         if tree is not None and not _is_answer_cell(cell) and not _is_added_cell(cell):

@@ -95,8 +95,9 @@ nbgrader.api.get_alembic_version = alembic_head
 
 
 def _put_environment_scripts_on_path():
-    """nbgrader runs the ``alembic`` script of its environment when it creates a gradebook;
-    make sure it is found when Python was started without activating the environment."""
+    """nbgrader runs the ``alembic`` script of its environment for a gradebook's migrations
+    (a new one gets its revision from :func:`alembic_head`); make sure it is found when
+    Python was started without activating the environment."""
     scripts = os.path.dirname(sys.executable)
     path = os.environ.get("PATH", "")
     if scripts not in path.split(os.pathsep):

@@ -59,6 +59,12 @@ class CodeCell:
     source: str
 
 
+def source_text(cell):
+    """A cell's source as one string (nbformat allows a list of lines)."""
+    source = cell.get("source", "")
+    return "".join(source) if isinstance(source, list) else source
+
+
 def nbgrader_meta(cell):
     return cell.get("metadata", {}).get("nbgrader", {})
 
@@ -150,9 +156,7 @@ def cells_to_run(notebook):
     for index, cell in enumerate(notebook.cells):
         if cell.get("cell_type") != "code" or is_test_cell(cell) or is_demo_cell(cell):
             continue
-        source = cell.get("source", "")
-        if isinstance(source, list):
-            source = "".join(source)
+        source = source_text(cell)
         if not source.strip():
             continue
         cell_id = nbgrader_meta(cell).get("grade_id") or f"{index + 1}"
@@ -193,11 +197,6 @@ def strip_solution_markers(source):
 _MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
 
 
-def _source_text(cell):
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
 def release_differences(notebook, release):
     """What ``nbgrader autograde`` would put back in ``notebook`` before grading it, as
     sentences (``[]``: nothing). ``release`` is the notebook as released, whose graded
@@ -235,7 +234,7 @@ def release_differences(notebook, release):
             differences.append(f"cell {grade_id} was made a {cell.get('cell_type')} cell")
         elif meta != nbgrader_meta(released):
             differences.append(f"the nbgrader metadata of cell {grade_id} was changed")
-        elif meta.get("locked") and _source_text(cell) != _source_text(released):
+        elif meta.get("locked") and source_text(cell) != source_text(released):
             differences.append(f"the read-only cell {grade_id} was edited")
     deleted = [grade_id for grade_id in recorded if grade_id not in found]
     differences += [f"cell {grade_id} was deleted" for grade_id in deleted]

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import nbformat
 
-from autograder.notebook import nbgrader_meta, strip_solution_markers
+from autograder.notebook import nbgrader_meta, source_text, strip_solution_markers
 
 SAMPLES_DIR = Path(__file__).resolve().parent
 
@@ -60,15 +60,10 @@ def load_samples(assignment):
     return samples
 
 
-def _source_text(cell):
-    source = cell.get("source", "")
-    return "".join(source) if isinstance(source, list) else source
-
-
 def reference_notebook(release_notebook, source_notebook):
     """The release notebook with each answer cell holding the source's solution."""
     solutions = {
-        nbgrader_meta(c).get("grade_id"): strip_solution_markers(_source_text(c))
+        nbgrader_meta(c).get("grade_id"): strip_solution_markers(source_text(c))
         for c in source_notebook.cells
         if nbgrader_meta(c).get("solution")
     }
@@ -87,7 +82,7 @@ def apply_edits(notebook, edits, label):
         name = edit["cell"].replace(".", "_")
         if name not in cells:
             raise ValueError(f"sample {label}: no cell with grade_id {name!r}")
-        text = _source_text(cells[name])
+        text = source_text(cells[name])
         count = text.count(edit["replace"])
         if count != 1:
             raise ValueError(
