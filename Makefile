@@ -44,8 +44,10 @@ demo: setup
 release: setup
 	$(PY) -m autograder.release $(ASSIGNMENTS)
 
+# JupyterLab with formgrader, in the course root (LAB_ARGS: more options, e.g. --allow-root
+# in a container that runs as root, --ip=0.0.0.0 --no-browser on a server).
 lab: setup
-	$(VENV)/bin/jupyter lab
+	$(VENV)/bin/jupyter lab $(LAB_ARGS)
 
 lint: setup
 	$(VENV)/bin/ruff check .

@@ -4,7 +4,18 @@ nbgrader reads this file from the current directory, so run nbgrader commands fr
 repository root (or from a course directory holding a copy of this file).
 """
 
+import os
+import sys
+
 c = get_config()  # noqa: F821 (provided by nbgrader when it loads this file)
+
+# nbgrader runs the `alembic` program of its own environment when it creates or migrates
+# gradebook.db, from formgrader too. A Jupyter started without activating the environment
+# (by make lab, a JupyterHub spawner, a conda environment's full path) has that folder
+# missing from PATH: formgrader's pages then fail on a new course.
+_scripts = os.path.dirname(sys.executable)
+if _scripts not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = _scripts + os.pathsep + os.environ.get("PATH", "")
 
 c.CourseDirectory.course_id = "diffprog"
 c.CourseDirectory.source_directory = "source"

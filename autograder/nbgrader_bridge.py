@@ -11,9 +11,10 @@ output otherwise (full points). The pipeline after it is nbgrader's own.
 Both pipelines are nbgrader's own (or those the course's ``nbgrader_config.py`` sets),
 with one preprocessor replaced in each (:func:`replace_preprocessor`): sanitizing has
 :class:`SanitizeGradeCells` in place of ``DeduplicateIds``, autograding has
-:class:`TrustedChecks` in place of ``Execute`` (nbgrader 0.9.6: ``TrustedChecks,
-IgnorePattern, ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades,
-AssignLatePenalties, CheckCellMetadata``).
+:class:`TrustedChecks` and :class:`RemoveActiveContent` in place of ``Execute``
+(nbgrader 0.9.6: ``TrustedChecks, RemoveActiveContent, IgnorePattern,
+ClearMetadataPreprocessor, LimitOutput, SaveAutoGrades, AssignLatePenalties,
+CheckCellMetadata``).
 """
 
 import functools
@@ -47,7 +48,7 @@ from nbgrader.utils import capture_log, temp_attrs
 from sqlalchemy.exc import SAWarning
 from traitlets.config import Config, PyFileConfigLoader
 
-from autograder import reports
+from autograder import reports, safe_html
 from autograder.notebook import is_test_cell, nbgrader_meta, task_id_of
 
 
@@ -216,10 +217,19 @@ class TrustedChecks(NbGraderPreprocessor):
         return nb, resources
 
 
-def replace_preprocessor(pipeline, old, new):
-    """``pipeline`` (nbgrader's own list, or the course's configured one) with ``new`` in
-    place of ``old``; ``old`` may be given there as the class, an instance or its import
-    path. Everything else stays as nbgrader (or the instructor) set it."""
+class RemoveActiveContent(NbGraderPreprocessor):
+    """Makes the autograded notebook, which formgrader shows the instructor and the HTML
+    feedback shows the student, safe to render (:mod:`autograder.safe_html`)."""
+
+    def preprocess(self, nb, resources):
+        return safe_html.sanitize_notebook(nb), resources
+
+
+def replace_preprocessor(pipeline, old, *new):
+    """``pipeline`` (nbgrader's own list, or the course's configured one) with the
+    preprocessors ``new`` in place of ``old``; ``old`` may be given there as the class,
+    an instance or its import path. Everything else stays as nbgrader (or the instructor)
+    set it."""
 
     def is_old(entry):
         if isinstance(entry, str):
@@ -232,7 +242,7 @@ def replace_preprocessor(pipeline, old, new):
             f"nbgrader's pipeline should hold {old.__name__} once, which the grader "
             f"replaces; the course's nbgrader_config.py sets it to {list(pipeline)!r}"
         )
-    return [new if i == found[0] else entry for i, entry in enumerate(pipeline)]
+    return [*pipeline[: found[0]], *new, *pipeline[found[0] + 1 :]]
 
 
 def autograde(course_dir, assignment, student, grade):
@@ -254,7 +264,7 @@ def autograde(course_dir, assignment, student, grade):
             SanitizeGradeCells(source_grade_ids(coursedir, assignment)),
         )
         converter.autograde_preprocessors = replace_preprocessor(
-            converter.autograde_preprocessors, Execute, TrustedChecks(grade)
+            converter.autograde_preprocessors, Execute, TrustedChecks(grade), RemoveActiveContent()
         )
         converter.log.setLevel(logging.WARNING)
         with warnings.catch_warnings():
@@ -357,6 +367,9 @@ def generate_feedback(course_dir, assignment):
     """``nbgrader generate_feedback``: HTML of each autograded notebook in feedback/."""
     coursedir, config = course_directory(course_dir)
     config.HTMLExporter.template_name = "feedback"
+    # the autograded notebook is safe already (RemoveActiveContent); outputs are cleaned
+    # once more by nbconvert's own sanitizer, which nbgrader leaves off
+    config.HTMLExporter.sanitize_html = True
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(logging.WARNING)
     return api.generate_feedback(assignment, force=True)

@@ -6,6 +6,8 @@ formgrader count); statuses and check messages come from our grading results.
 
 import csv
 
+from autograder.text import printable
+
 
 def report_rows(course, assignment):
     """One dict per student: student_id, assignment, score, max_score, status, task ids."""
@@ -53,10 +55,10 @@ def format_table(rows, task_ids):
     header = ["student", *task_ids, "score", "status"]
     body = [
         [
-            row["student_id"],
+            printable(row["student_id"]),
             *(f"{row[t]:g}" for t in task_ids),
             f"{row['score']:g}/{row['max_score']:g}",
-            row["status"],
+            printable(row["status"]),
         ]
         for row in rows
     ]
@@ -80,7 +82,7 @@ def task_lines(task, graded=True):
             lines.append(f"      {check['message']}")
     if not task["checks"] and graded:
         lines.append("  no hidden check covers this task; ask your instructor")
-    return lines
+    return [printable(line) for line in lines]
 
 
 def feedback_text(result, tasks=True):
@@ -115,7 +117,7 @@ def feedback_text(result, tasks=True):
                 f"Task {task}: {points:g} points, graded by hand (not part of the "
                 f"{result['max_score']:g} points above)"
             )
-    return "\n".join(lines) + "\n"
+    return printable("\n".join(lines) + "\n")
 
 
 def write_feedback_files(course, assignment):

@@ -3,9 +3,20 @@
 import re
 import unicodedata
 
-_ESCAPES = re.compile(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])")
+_ESCAPES = re.compile(
+    r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|[@-Z\\-_])|\x9b[0-?]*[ -/]*[@-~]"
+)
 _CONTROLS = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _INVISIBLE = {"Cf", "Zl", "Zp"}
+
+
+def printable(text):
+    """``text`` without terminal escape sequences, control characters (other than
+    newline and tab) and invisible format characters."""
+    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
+    if not text.isascii():
+        text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE)
+    return text
 
 
 def clean_text(text, limit):
@@ -21,9 +32,7 @@ def clean_text(text, limit):
     dropped = max(len(text) - 4 * limit, 0)
     text = text[: 4 * limit]  # bound the work below before cleaning
     text = text.encode("utf-8", "backslashreplace").decode("utf-8")
-    text = _CONTROLS.sub("", _ESCAPES.sub("", text))
-    if not text.isascii():
-        text = "".join(c for c in text if unicodedata.category(c) not in _INVISIBLE)
+    text = printable(text)
     if len(text) > limit:
         dropped += len(text) - limit
         text = text[:limit]

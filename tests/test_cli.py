@@ -3,8 +3,10 @@
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -43,6 +45,48 @@ def tampered(sample):
     return nbformat.writes(notebook)
 
 
+MARK = "GIL-XSS"
+
+
+def with_active_content(sample):
+    """``sample``'s notebook with what would run in a browser that renders it: HTML and
+    script links in a markdown cell, a raw HTML cell, JavaScript, HTML and SVG outputs
+    written into its JSON, widget state, and a cell whose error holds terminal escapes."""
+    release = nbformat.read(REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    source = nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    notebook = build_submission(sample, release, source)
+    script = f"alert('{MARK}')"
+    shown = nbformat.v4.new_code_cell("print('hello')")
+    shown.outputs = [
+        nbformat.v4.new_output(
+            "display_data",
+            data={
+                "application/javascript": script,
+                "text/html": f"<b>{MARK} bold</b><script>{script}</script>",
+                "image/svg+xml": f'<svg xmlns="http://www.w3.org/2000/svg" onload="{script}"/>',
+                "text/plain": "hello",
+            },
+        )
+    ]
+    notebook.cells += [
+        nbformat.v4.new_markdown_cell(
+            f'<img src=x onerror="{script}"> <script>{script}</script>\n\n'
+            f'[click](javascript:{script}) and <iframe src="javascript:{script}"></iframe>'
+        ),
+        nbformat.v4.new_raw_cell(f"<script>{script}</script>"),
+        shown,
+        nbformat.v4.new_code_cell('raise RuntimeError("\\x1b]0;owned\\x07\\x1b[2J\\x1b[31mred")'),
+    ]
+    notebook.metadata["widgets"] = {
+        "application/vnd.jupyter.widget-state+json": {
+            "state": {},
+            "version_major": 2,
+            "version_minor": 0,
+        }
+    }
+    return nbformat.writes(notebook)
+
+
 @pytest.fixture(scope="module")
 def course(tmp_path_factory):
     """A course directory outside the repository with five kinds of submission."""
@@ -54,6 +98,7 @@ def course(tmp_path_factory):
         "dee": {"Untitled.ipynb": "{}"},
         "eve": {},
         "fay": {f"{ASSIGNMENT}.ipynb": tampered(bug)},
+        "gil": {f"{ASSIGNMENT}.ipynb": with_active_content(bug)},
     }
     course = sample_course(tmp_path_factory.mktemp("course") / "elsewhere", ASSIGNMENT, submissions)
     result = autograder("grade", ASSIGNMENT, "--course-dir", str(course.root))
@@ -293,3 +338,44 @@ def test_check_with_a_missing_release_is_a_clear_error(course, tmp_path):
     result = autograder("check", str(notebook), "--release", str(missing))
     assert result.returncode == 2
     assert f"--release {missing}: no such file" in result.stderr
+
+
+def test_pages_made_from_a_submission_run_none_of_its_content(course, feedback):
+    """gil's notebook is bob's with HTML, links, outputs and widget state that would run
+    script in a browser. Formgrader's page (in the instructor's session) and her HTML
+    feedback run none of it and still show her text; feedback.txt holds no terminal
+    escapes. She scores as bob does."""
+    from nbconvert.exporters import HTMLExporter
+    from nbgrader.server_extensions.formgrader import handlers
+    from test_safe_html import active_content
+    from traitlets.config import Config
+
+    course_, _, _ = course
+    results = {
+        s: json.loads((course_.root / "grading" / ASSIGNMENT / f"{s}.json").read_text())
+        for s in ("bob", "gil")
+    }
+    assert results["gil"]["score"] == results["bob"]["score"] > 0
+    config = Config()
+    config.HTMLExporter.template_name = "formgrade"  # as formgrader renders a submission
+    config.HTMLExporter.extra_template_basedirs = [handlers.template_path]
+    resources = dict.fromkeys(
+        ("assignment_id", "notebook_id", "student", "last_name", "first_name", "base_url"), ""
+    )
+    resources.update(submission_id="x", index=0, total=1, notebook_path="x")
+
+    def pages(student):
+        graded = course_.root / "autograded" / student / ASSIGNMENT / f"{ASSIGNMENT}.ipynb"
+        formgrade, _ = HTMLExporter(config=config).from_filename(str(graded), resources=resources)
+        return formgrade, (feedback / student / ASSIGNMENT / f"{ASSIGNMENT}.html").read_text()
+
+    for page, bobs in zip(pages("gil"), pages("bob"), strict=True):
+        assert MARK in page  # her text is shown, as text
+        # the page's own scripts, styles and buttons are bob's too; nothing more runs
+        assert Counter(active_content(page)) - Counter(active_content(bobs)) == Counter()
+        scripts = re.findall(r"<script[^>]*>(.*?)</script>", page, flags=re.S | re.I)
+        assert scripts and not [s for s in scripts if MARK in s]
+        assert "widget-state" not in page
+    text = (feedback / "gil" / ASSIGNMENT / "feedback.txt").read_text()
+    assert "RuntimeError" in text and "red" in text
+    assert "\x1b" not in text and "\x07" not in text
