@@ -197,6 +197,13 @@ def strip_solution_markers(source):
 _MARKERS = {"### BEGIN SOLUTION", "### END SOLUTION"}
 
 
+def _recorded(meta, cell_type):
+    """A grade cell's nbgrader metadata as grading compares it. Its ``cell_type`` field is
+    optional (nbgrader only checks it against the cell's type; JupyterLab's Create
+    Assignment sidebar drops it from code cells): a missing one reads as the cell's own."""
+    return {**meta, "cell_type": meta.get("cell_type", cell_type)}
+
+
 def release_differences(notebook, release):
     """What ``nbgrader autograde`` would put back in ``notebook`` before grading it, as
     sentences (``[]``: nothing). ``release`` is the notebook as released, whose graded
@@ -232,7 +239,9 @@ def release_differences(notebook, release):
         released = recorded[grade_id]
         if cell.get("cell_type") != released.cell_type:
             differences.append(f"cell {grade_id} was made a {cell.get('cell_type')} cell")
-        elif meta != nbgrader_meta(released):
+        elif _recorded(meta, released.cell_type) != _recorded(
+            nbgrader_meta(released), released.cell_type
+        ):
             differences.append(f"the nbgrader metadata of cell {grade_id} was changed")
         elif meta.get("locked") and source_text(cell) != source_text(released):
             differences.append(f"the read-only cell {grade_id} was edited")

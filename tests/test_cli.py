@@ -11,9 +11,9 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from course_fixtures import sample_course, samples_by_name
+from course_fixtures import sample_course, samples_by_name, task_scores
 
-from autograder import reports
+from autograder import nbgrader_bridge, reports
 from autograder.grading import CHECKS_DIR
 from autograder.samples import build_submission
 
@@ -42,6 +42,18 @@ def tampered(sample):
     by_id["setup"].source += "\nnp = None  # edited by hand\n"
     by_id["02_1"].metadata.nbgrader["points"] = 20
     notebook.cells.remove(by_id["02_8"])
+    return nbformat.writes(notebook)
+
+
+def after_the_sidebar(sample):
+    """``sample``'s notebook as JupyterLab saves it after the Create Assignment sidebar was
+    opened: no ``cell_type`` in the nbgrader metadata of its code cells."""
+    release = nbformat.read(REPO / "release" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    source = nbformat.read(REPO / "source" / ASSIGNMENT / f"{ASSIGNMENT}.ipynb", 4)
+    notebook = build_submission(sample, release, source)
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            cell.metadata.get("nbgrader", {}).pop("cell_type", None)
     return nbformat.writes(notebook)
 
 
@@ -99,6 +111,7 @@ def course(tmp_path_factory):
         "eve": {},
         "fay": {f"{ASSIGNMENT}.ipynb": tampered(bug)},
         "gil": {f"{ASSIGNMENT}.ipynb": with_active_content(bug)},
+        "hal": {f"{ASSIGNMENT}.ipynb": after_the_sidebar(bug)},
     }
     course = sample_course(tmp_path_factory.mktemp("course") / "elsewhere", ASSIGNMENT, submissions)
     result = autograder("grade", ASSIGNMENT, "--course-dir", str(course.root))
@@ -329,6 +342,15 @@ def test_check_puts_back_what_grading_puts_back(course, feedback):
     assert set(_blocks(text)) == set(course_.task_points(ASSIGNMENT))
     total = f"Assignment {ASSIGNMENT}: {results['fay']['score']:g} of "
     assert total + f"{results['fay']['max_score']:g} points" in checked.stdout
+
+
+def test_a_notebook_saved_after_the_create_assignment_sidebar_grades_as_before(course):
+    course_, _, _ = course
+    tasks = task_scores(course_.root, ASSIGNMENT, ["bob", "hal"])
+    assert tasks["hal"] == tasks["bob"] and tasks["bob"][0] == "graded"
+    assert nbgrader_bridge.gradebook_scores(
+        course_.root, ASSIGNMENT, "hal"
+    ) == nbgrader_bridge.gradebook_scores(course_.root, ASSIGNMENT, "bob")
 
 
 def test_check_with_a_missing_release_is_a_clear_error(course, tmp_path):

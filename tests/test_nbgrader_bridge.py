@@ -8,15 +8,18 @@ from pathlib import Path
 import nbformat
 import nbgrader.api
 import pytest
+from nbgrader.api import Gradebook
 from nbgrader.converters import Autograde
 from nbgrader.dbutil import _temp_alembic_ini
 from nbgrader.preprocessors import DeduplicateIds, Execute, IgnorePattern
 
+from autograder.demo import make_course
 from autograder.nbgrader_bridge import (
     SanitizeGradeCells,
     TrustedChecks,
     alembic_head,
     autograde_from_release,
+    generate_assignment,
     replace_preprocessor,
 )
 from autograder.notebook import (
@@ -162,7 +165,8 @@ def _what_grading_reads(notebook):
 def test_a_notebook_without_differences_is_one_nbgraders_sanitizing_leaves_alone():
     """The check skips nbgrader when release_differences finds nothing; nbgrader itself
     (autograde on a gradebook made from the release) must then change nothing the grader
-    reads, for a blank and for an answered notebook saved by JupyterLab."""
+    reads, for a blank and for an answered notebook saved by JupyterLab, also after the
+    Create Assignment sidebar dropped the ``cell_type`` of its code cells' metadata."""
     path, release = _released()
     answered = build_submission(
         next(s for s in load_samples("02_batching") if s.student == "reference"),
@@ -173,7 +177,12 @@ def test_a_notebook_without_differences_is_one_nbgraders_sanitizing_leaves_alone
         if cell.cell_type == "code":
             cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text="out\n")]
             cell.execution_count = 1
-    for notebook in (release, answered):
+    sidebar = copy.deepcopy(answered)  # saved after opening the Create Assignment sidebar
+    for cell in sidebar.cells:
+        if cell.cell_type == "code":
+            cell.metadata.get("nbgrader", {}).pop("cell_type", None)
+    assert sidebar != answered
+    for notebook in (release, answered, sidebar):
         assert release_differences(notebook, release) == []
         seen = []
 
@@ -187,6 +196,37 @@ def test_a_notebook_without_differences_is_one_nbgraders_sanitizing_leaves_alone
         assert seen[0].cells and _what_grading_reads(seen[0]) != _what_grading_reads(
             nbformat.v4.new_notebook()
         )
+
+
+@pytest.mark.slow
+def test_generating_a_release_ignores_the_cell_type_field(tmp_path):
+    """JupyterLab's Create Assignment sidebar drops ``cell_type`` from the nbgrader
+    metadata of a source notebook's code cells: with or without it, generate_assignment
+    writes the same release and records the same cells."""
+    made = {}
+    for name, keep in (("without", False), ("with", True)):
+        course = make_course(tmp_path / name)
+        path = course.root / "source" / "02_batching" / "02_batching.ipynb"
+        notebook = nbformat.read(path, as_version=4)
+        for cell in notebook.cells:
+            meta = cell.metadata.get("nbgrader")
+            if meta is not None:
+                meta.pop("cell_type", None)
+                if keep:
+                    meta["cell_type"] = cell.cell_type
+        nbformat.write(notebook, path)
+        generate_assignment(course.root, "02_batching")
+        release = nbformat.read(
+            course.root / "release" / "02_batching" / "02_batching.ipynb", as_version=4
+        )
+        with Gradebook(f"sqlite:///{course.root / 'gradebook.db'}") as gradebook:
+            recorded = sorted(
+                (c.name, c.cell_type, c.locked, c.checksum, c.source)
+                for c in gradebook.find_notebook("02_batching", "02_batching").source_cells
+            )
+        made[name] = ([(c.cell_type, c.source, c.metadata) for c in release.cells], recorded)
+    assert made["with"] == made["without"]
+    assert made["without"][1]
 
 
 @pytest.mark.slow
