@@ -1,4 +1,5 @@
-"""Command line of the grader: ``python -m autograder grade | report | feedback | check``."""
+"""Command line of the grader: ``python -m autograder grade | report | feedback | watch |
+check``."""
 
 import argparse
 import json
@@ -72,25 +73,30 @@ def _progress_display():
     return progress, close
 
 
+def _grade(course, args, students, progress, regrade=False):
+    """``course.grade`` with the options of the command line."""
+    return course.grade(
+        args.assignment,
+        students,
+        seed=args.seed,
+        progress=progress,
+        cell_timeout=args.cell_timeout,
+        check_timeout=args.check_timeout,
+        notebook_budget=args.notebook_budget,
+        sandbox=args.sandbox,
+        limits=_limits(args),
+        regrade=regrade,
+        jobs=args.jobs,
+        dask=args.dask,
+    )
+
+
 def cmd_grade(args):
     course = _course(args)
     progress, close = _progress_display()
     print(f"Grading {args.assignment} in {course.root}", flush=True)
     try:
-        results = course.grade(
-            args.assignment,
-            args.student,
-            seed=args.seed,
-            progress=progress,
-            cell_timeout=args.cell_timeout,
-            check_timeout=args.check_timeout,
-            notebook_budget=args.notebook_budget,
-            sandbox=args.sandbox,
-            limits=_limits(args),
-            regrade=args.regrade,
-            jobs=args.jobs,
-            dask=args.dask,
-        )
+        results = _grade(course, args, args.student, progress, regrade=args.regrade)
     except ConnectionError as exc:
         raise SystemExit(f"error: {exc}") from None
     finally:
@@ -131,6 +137,49 @@ def cmd_feedback(args):
     print(f"\nWrote feedback for {len(written)} students in {course.root / 'feedback'}")
     if not html["success"]:
         print("nbgrader could not make the HTML feedback:\n" + html.get("log", ""), file=sys.stderr)
+    return 0
+
+
+def cmd_watch(args):
+    import signal
+    import time
+
+    from autograder import nbgrader_bridge
+    from autograder.watch import Watcher
+
+    course = _course(args)
+    course.source_notebooks(args.assignment)  # an unknown assignment is an error now
+
+    def log(text):
+        print(f"{time.strftime('%H:%M:%S')} {text}", flush=True)
+
+    def grade(students):
+        progress, close = _progress_display()
+        try:
+            results = _grade(course, args, students, progress)
+        finally:
+            close()
+        graded = [r.student for r in results if not getattr(r, "kept", False)]
+        for student in graded:  # nbgrader empties the student's feedback folder first
+            html = nbgrader_bridge.generate_feedback(course.root, args.assignment, student)
+            if not html["success"]:
+                log(f"nbgrader could not make {student}'s HTML feedback: {html.get('log', '')}")
+            reports.write_feedback_files(course, args.assignment, [student])
+        if graded:
+            log(f"graded {len(graded)}, feedback in {course.root / 'feedback'}: {graded}")
+        return results
+
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)  # a service manager's stop, as Ctrl-C
+    watcher = Watcher(course, args.assignment, grade, log=log, interval=args.interval)
+    try:
+        watcher.run(fatal=(SandboxUnavailable, ConnectionError))
+    except KeyboardInterrupt:
+        log("stopped; a submission that was being graded is graded at the next start")
+    except ConnectionError as exc:
+        raise SystemExit(f"error: {exc}") from None
     return 0
 
 
@@ -341,6 +390,24 @@ def build_parser():
     feedback.add_argument("assignment")
     course_dir(feedback)
     feedback.set_defaults(run=cmd_feedback)
+
+    watch = commands.add_parser(
+        "watch", help="grade each submission of ASSIGNMENT as it arrives or changes"
+    )
+    watch.add_argument("assignment")
+    course_dir(watch)
+    watch.add_argument(
+        "--interval",
+        type=float,
+        default=5.0,
+        metavar="S",
+        help="seconds between two looks at submitted/ (default 5); a submission is graded "
+        "once its files stayed the same from one look to the next",
+    )
+    watch.add_argument("--jobs", type=int, default=None, metavar="N", help="as for grade")
+    watch.add_argument("--dask", metavar="ADDRESS", help="as for grade")
+    timeouts(watch)
+    watch.set_defaults(run=cmd_watch)
 
     check = commands.add_parser("check", help="self-study: check one notebook, print feedback")
     check.add_argument("notebook")

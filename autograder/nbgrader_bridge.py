@@ -363,8 +363,9 @@ def assignment_scores(course_dir, assignment, students):
     return found
 
 
-def generate_feedback(course_dir, assignment):
-    """``nbgrader generate_feedback``: HTML of each autograded notebook in feedback/."""
+def generate_feedback(course_dir, assignment, student=None):
+    """``nbgrader generate_feedback``: HTML of each autograded notebook (of ``student``,
+    or of everyone) in feedback/."""
     coursedir, config = course_directory(course_dir)
     config.HTMLExporter.template_name = "feedback"
     # the autograded notebook is safe already (RemoveActiveContent); outputs are cleaned
@@ -372,4 +373,4 @@ def generate_feedback(course_dir, assignment):
     config.HTMLExporter.sanitize_html = True
     api = NbGraderAPI(coursedir=coursedir, config=config)
     api.log.setLevel(logging.WARNING)
-    return api.generate_feedback(assignment, force=True)
+    return api.generate_feedback(assignment, student_id=student, force=True)

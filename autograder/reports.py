@@ -120,10 +120,11 @@ def feedback_text(result, tasks=True):
     return printable("\n".join(lines) + "\n")
 
 
-def write_feedback_files(course, assignment):
-    """Write ``feedback/<student>/<assignment>/feedback.txt`` for every graded student."""
+def write_feedback_files(course, assignment, students=None):
+    """Write ``feedback/<student>/<assignment>/feedback.txt`` for every graded student (or
+    those of ``students``)."""
     written = []
-    for result in course.load_results(assignment):
+    for result in course.load_results(assignment, students):
         folder = course.root / "feedback" / result["student"] / assignment
         folder.mkdir(parents=True, exist_ok=True)
         path = folder / "feedback.txt"
